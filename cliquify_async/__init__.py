@@ -1,0 +1,77 @@
+"""cliquify-async: the asynchronous Python SDK for the Cliquify REST API."""
+
+import logging
+
+from ._client import CliquifyClient
+from ._endpoints import Endpoint
+from ._pagination import AsyncPaginator, Page, PageIterator
+from ._retry import RetryPolicy
+from ._transport import ClientStats
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    CliquifyError,
+    CompanyNotFoundError,
+    ConfigurationError,
+    InactiveEnterpriseError,
+    InsufficientScopeError,
+    InvalidClientError,
+    InvalidTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TokenNotFoundError,
+    UntrustedURLError,
+    ValidationError,
+)
+from .models import AccessToken, Asset, BrandKit, Color, Folder, Logo, Tag, Template, TokenInfo
+
+logging.getLogger("cliquify_async").addHandler(logging.NullHandler())
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccessToken",
+    "Asset",
+    "AsyncPaginator",
+    "AuthenticationError",
+    "BadRequestError",
+    "BrandKit",
+    "ClientClosedError",
+    "ClientStats",
+    "CliquifyClient",
+    "CliquifyError",
+    "Color",
+    "CompanyNotFoundError",
+    "ConfigurationError",
+    "Endpoint",
+    "Folder",
+    "InactiveEnterpriseError",
+    "InsufficientScopeError",
+    "InvalidClientError",
+    "InvalidTokenError",
+    "Logo",
+    "NotFoundError",
+    "Page",
+    "PageIterator",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "RetryPolicy",
+    "ServerError",
+    "Tag",
+    "Template",
+    "TokenInfo",
+    "TokenNotFoundError",
+    "UntrustedURLError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,94 @@
+"""The token cache: one token per client, fetched once however many tasks ask at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from .models import AccessToken
+
+# Renew this long before expiry (capped at a tenth of the lifetime for short-lived tokens).
+DEFAULT_REFRESH_MARGIN = 60.0
+
+
+class TokenManager:
+    """Caches the access token, renews it before it expires, and never fetches it twice at once.
+
+    Every caller that finds no fresh token joins the one fetch in flight (single flight), so a
+    cold start of 200 tasks makes one token request, and a failed fetch fails all of them
+    together instead of being retried once per waiter. A cancelled caller does not cancel the
+    fetch the others wait for.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[AccessToken]],
+        *,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+        self._token: AccessToken | None = None
+        self._renew_at = 0.0
+        self._inflight: asyncio.Task[AccessToken] | None = None
+
+    def __repr__(self) -> str:
+        state = "fresh" if self.current is not None else "none"
+        return f"<TokenManager token={state}>"
+
+    @property
+    def current(self) -> AccessToken | None:
+        """The cached token while it is fresh, else None. Never fetches."""
+        if self._token is not None and self._clock() < self._renew_at:
+            return self._token
+        return None
+
+    async def get(self) -> AccessToken:
+        """The fresh cached token, or the result of the single fetch all callers share."""
+        token = self.current
+        if token is not None:
+            return token
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.ensure_future(self._renew())
+            self._inflight.add_done_callback(_mark_retrieved)
+        return await asyncio.shield(self._inflight)
+
+    def invalidate(self, failed: AccessToken) -> None:
+        """Drop the cached token if it is still `failed`; a newer token survives a late 401."""
+        if self._token is failed:
+            self._token = None
+
+    def discard_if(self, access_token: str) -> None:
+        """Drop the cached token if its value is `access_token` (after it was revoked)."""
+        if self._token is not None and self._token.access_token == access_token:
+            self._token = None
+
+    async def aclose(self) -> None:
+        """Cancel a fetch nobody needs any more (the client is closing)."""
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._inflight
+        self._token = None
+
+    async def _renew(self) -> AccessToken:
+        started = self._clock()
+        token = await self._fetch()
+        lifetime = token.expires_in
+        if lifetime is None:
+            self._renew_at = float("inf")
+        else:
+            margin = min(self._refresh_margin, lifetime * 0.1)
+            self._renew_at = started + lifetime - margin
+        self._token = token
+        return token
+
+
+def _mark_retrieved(task: asyncio.Task[AccessToken]) -> None:
+    """Mark a fetch's failure as seen, so asyncio does not report it when no caller waits."""
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,130 @@
+"""CliquifyClient: configuration, session lifecycle and the resource namespaces."""
+
+from __future__ import annotations
+
+import copy
+from types import TracebackType
+from typing import Self, TypeVar
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._config import ClientConfig
+from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._pages import QueryValue, encode_query
+from ._pagination import AsyncPaginator
+from ._retry import RetryPolicy
+from ._transport import ClientStats, Transport
+from .errors import ClientClosedError
+from .resources import Assets, Auth, BrandKits, Folders, Templates
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class CliquifyClient:
+    """An async client of the Cliquify API, safe to share by every task of one event loop.
+
+    Use it as `async with CliquifyClient(...) as client:` (or call `await client.aclose()`).
+    Credentials and base URL default to CLIQUIFY_CLIENT_ID, CLIQUIFY_CLIENT_SECRET and
+    CLIQUIFY_BASE_URL; missing credentials raise ConfigurationError here, not at first use.
+
+    Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off)
+    and is retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped
+    connections. `timeout` (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not
+    the wait at the gate. A `session` you pass in is used as it is and never closed.
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        base_url: str | URL | None = None,
+        requests_per_minute: float | None = 60,
+        max_retries: int = 3,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        config = ClientConfig.resolve(
+            client_id, client_secret, base_url, allow_insecure_http=allow_insecure_http
+        )
+        self._transport = Transport(
+            config,
+            requests_per_minute=requests_per_minute,
+            retry=RetryPolicy(max_retries=max_retries),
+            timeout=(
+                timeout
+                if isinstance(timeout, aiohttp.ClientTimeout)
+                else aiohttp.ClientTimeout(total=timeout)
+            ),
+            session=session,
+            trace_configs=trace_configs,
+        )
+        self._retry: RetryPolicy | None = None
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.templates = Templates(self)
+        self.folders = Folders(self)
+        self.assets = Assets(self)
+        self.brand_kit = BrandKits(self)
+        self.auth = Auth(self)
+
+    def __repr__(self) -> str:
+        config = self._transport.config
+        return (
+            f"<CliquifyClient base_url={str(config.base_url)!r} "
+            f"client_id={config.client_id!r} state={self._transport.state}>"
+        )
+
+    @property
+    def base_url(self) -> URL:
+        """The API's base URL; the only origin that ever receives the token."""
+        return self._transport.config.base_url
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters of requests, token requests, retries and 429s, shared with `with_options`."""
+        return self._transport.stats
+
+    @property
+    def closed(self) -> bool:
+        """True once `aclose()` has run."""
+        return self._transport.state == "closed"
+
+    def with_options(self, *, max_retries: int | None = None) -> Self:
+        """A view of this client with other per-call settings, sharing its session and gate."""
+        clone = copy.copy(self)
+        if max_retries is not None:
+            clone._retry = attrs.evolve(self._transport.retry, max_retries=max_retries)
+        clone._bind_resources()
+        return clone
+
+    def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]:
+        """A paginator over any list endpoint; the resource methods are built on this."""
+        if self.closed:
+            raise ClientClosedError("this CliquifyClient is closed; create a new one")
+        query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
+        url = self._transport.config.url(endpoint.path).with_query(query)
+        return AsyncPaginator(self._transport, endpoint, url, retry=self._retry)
+
+    async def __aenter__(self) -> Self:
+        self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it made; safe to call more than once."""
+        await self._transport.aclose()

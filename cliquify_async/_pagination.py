@@ -1,0 +1,188 @@
+"""AsyncPaginator: a lazy, resumable walk over every page of a list endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+from attrs import frozen
+from yarl import URL
+
+from ._convert import structure_many
+from ._endpoints import Endpoint
+from ._pages import Shape, next_page_url, read_page, trusted
+from ._retry import RetryPolicy
+from ._transport import Transport
+from .errors import ConfigurationError
+
+T = TypeVar("T")
+
+logger = logging.getLogger("cliquify_async")
+
+
+@frozen(kw_only=True)
+class Page(Generic[T]):
+    """One page of a listing, with what the server said about the whole.
+
+    `number`, `per_page`, `total` and `last_page` are None where the server's pagination
+    shape does not give them. `next_token` resumes the listing after this page (see
+    `AsyncPaginator.resume_from`); it is None on the last page.
+    """
+
+    items: list[T]
+    number: int | None
+    per_page: int | None
+    total: int | None
+    last_page: int | None
+    next_token: str | None
+    shape: Shape
+
+
+def _token(url: URL) -> str:
+    return str(url.relative())
+
+
+class AsyncPaginator(Generic[T]):
+    """Every item of a listing, page after page, fetched only as they are consumed.
+
+    `async for item in paginator` yields items; `paginator.pages()` yields `Page` objects;
+    `await paginator.collect()` gathers a list. Each page is one request through the client's
+    rate gate, retried on its own, so a failure on page 37 loses nothing: after an error,
+    iterating again retries the page that failed, and `next_token` names it for a later
+    `resume_from`. Several tasks may draw from one paginator; each page is fetched once.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        endpoint: Endpoint[T],
+        url: URL,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._transport = transport
+        self._endpoint = endpoint
+        self._retry = retry
+        self._next: URL | None = url
+        self._requested: set[URL] = set()
+        self._buffer: deque[T] = deque()
+        self._lock = asyncio.Lock()
+        self.pages_fetched = 0
+
+    def __repr__(self) -> str:
+        where = "done" if self._next is None else _token(self._next)
+        return (
+            f"<AsyncPaginator of {self._endpoint.model.__name__} at {where} "
+            f"pages_fetched={self.pages_fetched}>"
+        )
+
+    @property
+    def next_token(self) -> str | None:
+        """Where the listing continues (the page to fetch next), or None once it has ended."""
+        return None if self._next is None else _token(self._next)
+
+    def resume_from(self, token: str) -> AsyncPaginator[T]:
+        """A new paginator over the same endpoint that starts at a saved `next_token`."""
+        path = self._transport.config.url(self._endpoint.path).path
+        relative = URL(token)
+        if relative.is_absolute() or relative.path != path:
+            raise ConfigurationError(f"{token!r} is not a page token of {self._endpoint.key}")
+        url = self._transport.config.base_url.with_path(path).with_query(relative.query)
+        return AsyncPaginator(self._transport, self._endpoint, url, retry=self._retry)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._buffer:
+            return self._buffer.popleft()
+        async with self._lock:
+            while not self._buffer:
+                page = await self._fetch_next()
+                if page is None:
+                    raise StopAsyncIteration
+                self._buffer.extend(page.items)
+            return self._buffer.popleft()
+
+    def pages(self) -> PageIterator[T]:
+        """Iterate page by page instead of item by item (sharing this paginator's position)."""
+        return PageIterator(self)
+
+    async def collect(self, max_items: int | None = None) -> list[T]:
+        """Every remaining item in a list, or the first `max_items` of them."""
+        items: list[T] = []
+        if max_items is not None and max_items <= 0:
+            return items
+        async for item in self:
+            items.append(item)
+            if max_items is not None and len(items) >= max_items:
+                break
+        return items
+
+    async def aclose(self) -> None:
+        """Stop the listing: later iteration ends at once. Nothing stays open between pages."""
+        self._next = None
+        self._buffer.clear()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _fetch_next(self) -> Page[T] | None:
+        """Fetch the page at the current position and advance; state moves only on success."""
+        url = self._next
+        if url is None:
+            return None
+        body = await self._transport.get_json(url, retry=self._retry)
+        info = read_page(body, url=str(url))
+        items = structure_many(info.items, self._endpoint.model, url=str(url))
+        following = next_page_url(info, url)
+        if following is not None:
+            following = trusted(following, url, self._transport.config.base_url)
+            if following == url or following in self._requested:
+                logger.warning("the server's next page repeats %s; ending the listing", following)
+                following = None
+        self._requested.add(url)
+        self._next = following
+        self.pages_fetched += 1
+        return Page(
+            items=items,
+            number=info.number,
+            per_page=info.per_page,
+            total=info.total,
+            last_page=info.last_page,
+            next_token=None if following is None else _token(following),
+            shape=info.shape,
+        )
+
+
+class PageIterator(Generic[T]):
+    """`async for page in paginator.pages()`: one `Page` per request."""
+
+    def __init__(self, paginator: AsyncPaginator[T]) -> None:
+        self._paginator = paginator
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        paginator = self._paginator
+        async with paginator._lock:
+            page = await paginator._fetch_next()
+        if page is None:
+            raise StopAsyncIteration
+        return page
+
+    async def aclose(self) -> None:
+        """Stop the listing (the same as closing the paginator)."""
+        await self._paginator.aclose()

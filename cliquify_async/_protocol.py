@@ -1,0 +1,155 @@
+"""Pure wire knowledge: request headers, Retry-After, and mapping an error response to an exception.
+
+Nothing here does I/O, so every rule is unit-tested with plain values (the sans-I/O split).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+from . import errors
+from ._version import __version__
+
+USER_AGENT: Final = f"cliquify-async/{__version__}"
+DEFAULT_HEADERS: Final[Mapping[str, str]] = {
+    "Accept": "application/json",
+    "User-Agent": USER_AGENT,
+}
+
+# Statuses worth another attempt; everything else is the caller's problem.
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+_BY_STATUS: Final[Mapping[int, type[errors.APIStatusError]]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    422: errors.ValidationError,
+    429: errors.RateLimitError,
+}
+
+# The documented bodies that name a more precise cause (cliquify-api.md §2 and §5).
+_BY_MESSAGE: Final[Mapping[tuple[int, str], type[errors.APIStatusError]]] = {
+    (401, "client authentication failed. check client id/secret"): errors.InvalidClientError,
+    (403, "token does not have the required scope"): errors.InsufficientScopeError,
+    (403, "inactive enterprise"): errors.InactiveEnterpriseError,
+    (404, "company not found"): errors.CompanyNotFoundError,
+    (422, "invalid or expired token"): errors.InvalidTokenError,
+    (422, "token not found"): errors.TokenNotFoundError,
+}
+_BY_CODE: Final[Mapping[tuple[int, str], type[errors.APIStatusError]]] = {
+    (401, "invalid_client"): errors.InvalidClientError,
+}
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def decode_json(text: str) -> Any:
+    """Parse JSON, or return None when the text is empty or not JSON at all."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _normalise(message: str) -> str:
+    return " ".join(message.lower().split()).rstrip(".")
+
+
+def _validation_errors(body: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Field errors from `errors`, `details`, or a bare `{"field": ["msg"]}` body."""
+    for candidate in (body.get("errors"), body.get("details"), body):
+        if isinstance(candidate, Mapping):
+            found = {
+                str(field): [str(m) for m in messages]
+                for field, messages in candidate.items()
+                if isinstance(messages, list)
+            }
+            if found:
+                return found
+    return {}
+
+
+def _message_and_code(body: Any, status: int, text: str) -> tuple[str, str | None]:
+    """The human message and the machine code an error body carries, whatever its shape."""
+    message: str | None = None
+    code: str | None = None
+    if isinstance(body, Mapping):
+        if isinstance(body.get("message"), str) and body["message"]:
+            message = body["message"]
+        if isinstance(body.get("code"), str):
+            code = body["code"]
+        details = body.get("details")
+        if code is None and isinstance(details, Mapping) and isinstance(details.get("error"), str):
+            code = details["error"]
+        if message is None:
+            field_errors = _validation_errors(body).values()
+            message = next((messages[0] for messages in field_errors if messages), None)
+    if message is None:
+        message = text.strip().splitlines()[0][:200] if text.strip() else f"HTTP {status}"
+    return message, code
+
+
+def error_for_response(
+    status: int,
+    text: str,
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    url: str,
+) -> errors.APIStatusError:
+    """Map any error response to its exception; never raises, whatever the body holds."""
+    body = decode_json(text)
+    message, code = _message_and_code(body, status, text)
+    cls = (
+        _BY_CODE.get((status, code or ""))
+        or _BY_MESSAGE.get((status, _normalise(message)))
+        or _BY_STATUS.get(status)
+        or (errors.ServerError if status >= 500 else errors.APIStatusError)
+    )
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "body": body if body is not None else text,
+        "headers": headers,
+        "method": method,
+        "url": url,
+    }
+    if issubclass(cls, errors.ValidationError):
+        fields = _validation_errors(body) if isinstance(body, Mapping) else {}
+        return cls(message, errors=fields, **common)
+    if issubclass(cls, errors.RateLimitError):
+        return cls(message, retry_after=parse_retry_after(headers.get("Retry-After")), **common)
+    return cls(message, **common)
+
+
+def unwrap(body: Any, key: str) -> Any:
+    """The object under `key` of a `{"success": true, key: {...}}` body, or the body when bare."""
+    if isinstance(body, Mapping) and isinstance(body.get(key), Mapping):
+        return body[key]
+    return body

@@ -1,0 +1,216 @@
+"""The exceptions raised by cliquify-async.
+
+Catch `CliquifyError` for everything the SDK raises; catch a subclass to react to one
+cause. The tree::
+
+    CliquifyError
+    ├── ConfigurationError            bad constructor arguments or environment
+    ├── ClientClosedError             the client was used after aclose()
+    ├── UntrustedURLError             a response pointed the client at another origin
+    ├── APIConnectionError            the request never got an HTTP answer
+    │   └── APITimeoutError           ... because a timeout ran out
+    ├── ResponseDecodeError           a 2xx body that is not the JSON we expect
+    └── APIStatusError                the server answered with an error status
+        ├── BadRequestError           400
+        ├── AuthenticationError       401
+        │   └── InvalidClientError    wrong client id or secret
+        ├── PermissionDeniedError     403
+        │   ├── InsufficientScopeError
+        │   └── InactiveEnterpriseError
+        ├── NotFoundError             404
+        │   └── CompanyNotFoundError
+        ├── ValidationError           422
+        │   ├── InvalidTokenError     "Invalid or expired token."
+        │   └── TokenNotFoundError    "Token not found."
+        ├── RateLimitError            429
+        └── ServerError               5xx
+
+Messages never contain the client secret or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "CliquifyError",
+    "CompanyNotFoundError",
+    "ConfigurationError",
+    "InactiveEnterpriseError",
+    "InsufficientScopeError",
+    "InvalidClientError",
+    "InvalidTokenError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "TokenNotFoundError",
+    "UntrustedURLError",
+    "ValidationError",
+]
+
+_EXCERPT_CHARS = 200
+
+
+def _excerpt(text: str) -> str:
+    """Shorten a body for an exception message; the full text stays on the exception."""
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "..."
+
+
+class CliquifyError(Exception):
+    """Base class of every exception raised by cliquify-async."""
+
+
+class ConfigurationError(CliquifyError, ValueError):
+    """The client was configured wrongly: missing credentials, an unsafe base URL."""
+
+
+class ClientClosedError(CliquifyError, RuntimeError):
+    """The client (or its session) was used after it was closed."""
+
+
+class UntrustedURLError(CliquifyError):
+    """A response named a URL outside the API's origin; the client will not send its token there."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class APIConnectionError(CliquifyError):
+    """The request did not get an HTTP response: refused, reset, dropped mid-body."""
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(f"{message} ({method} {url})")
+        self.method = method
+        self.url = url
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read or total timeout ran out before the response was complete."""
+
+
+class ResponseDecodeError(CliquifyError):
+    """A successful response whose body is not the JSON the SDK expects.
+
+    `text` keeps the raw body and `data` the parsed JSON when it parsed at all.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        text: str = "",
+        data: Any = None,
+        status: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        where = f" ({status} {url})" if url else ""
+        shown = f": {_excerpt(text)!r}" if text else ""
+        super().__init__(f"{reason}{where}{shown}")
+        self.reason = reason
+        self.text = text
+        self.data = data
+        self.status = status
+        self.url = url
+
+
+class APIStatusError(CliquifyError):
+    """The server answered with a non-success status; the body is kept as it came."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(f"{status} {message} ({method} {url})")
+        self.message = message
+        self.status = status
+        self.code = code
+        self.body = body
+        self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.method = method
+        self.url = url
+
+
+class BadRequestError(APIStatusError):
+    """400: the server refused the request as malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token (or, on the token endpoint, the client credentials) was refused."""
+
+
+class InvalidClientError(AuthenticationError):
+    """401 from the token endpoint: the client id or secret is wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: authenticated, but not allowed."""
+
+
+class InsufficientScopeError(PermissionDeniedError):
+    """403: the token lacks the scope this endpoint needs."""
+
+
+class InactiveEnterpriseError(PermissionDeniedError):
+    """403 from the token endpoint: the enterprise account is inactive."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist."""
+
+
+class CompanyNotFoundError(NotFoundError):
+    """404: no active company is linked to the OAuth client."""
+
+
+class ValidationError(APIStatusError):
+    """422: the request failed validation; `errors` maps each field to its messages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors: dict[str, list[str]] = dict(errors or {})
+
+
+class InvalidTokenError(ValidationError):
+    """422 from introspect or revoke: the token is invalid or expired."""
+
+
+class TokenNotFoundError(ValidationError):
+    """422 from revoke: the server never issued that token."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; `retry_after` is the server's wait in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the server (or a proxy in front of it) failed."""

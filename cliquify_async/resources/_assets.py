@@ -1,0 +1,21 @@
+"""`client.assets`: brand assets and their tags."""
+
+from __future__ import annotations
+
+from .. import _endpoints
+from .._pages import QueryValue
+from .._pagination import AsyncPaginator
+from ..models import Asset, Tag
+from ._base import Resource
+
+
+class Assets(Resource):
+    """Assets (`/api/assets`) and asset tags (`/api/assets/tags`)."""
+
+    def list(self, **filters: QueryValue) -> AsyncPaginator[Asset]:
+        """Every asset; keyword filters (`per_page`, `folder_id`, `tag_id`, ...) go to the query."""
+        return self._list(_endpoints.ASSETS, filters)
+
+    def tags(self, **filters: QueryValue) -> AsyncPaginator[Tag]:
+        """Every asset tag (the labels that categorise assets)."""
+        return self._list(_endpoints.ASSET_TAGS, filters)

@@ -1,0 +1,42 @@
+"""`client.auth`: the OAuth token helpers."""
+
+from __future__ import annotations
+
+from .._convert import structure
+from .._protocol import unwrap
+from ..models import AccessToken, TokenInfo
+from ._base import Resource
+
+INTROSPECT_PATH = "/oauth/introspect"
+REVOKE_PATH = "/oauth/revoke"
+
+
+class Auth(Resource):
+    """The client's access token, and the introspection and revocation endpoints."""
+
+    async def token(self) -> AccessToken:
+        """The cached access token, fetched (once, however many tasks ask) when needed."""
+        return await self._client._transport.tokens.get()
+
+    async def introspect(self, token: str | AccessToken | None = None) -> TokenInfo:
+        """What the server knows of `token` (default: the client's own).
+
+        Raises InvalidTokenError for an unknown or expired token.
+        """
+        value = await self._value(token)
+        data = await self._client._transport.post_oauth(INTROSPECT_PATH, {"token": value})
+        return structure(unwrap(data, "data"), TokenInfo, url=INTROSPECT_PATH)
+
+    async def revoke(self, token: str | AccessToken | None = None) -> None:
+        """Revoke `token` (default: the client's own, which the next call then replaces).
+
+        Raises InvalidTokenError or TokenNotFoundError when the server does not know it.
+        """
+        value = await self._value(token)
+        self._client._transport.tokens.discard_if(value)
+        await self._client._transport.post_oauth(REVOKE_PATH, {"token": value})
+
+    async def _value(self, token: str | AccessToken | None) -> str:
+        if token is None:
+            token = await self.token()
+        return token.access_token if isinstance(token, AccessToken) else token

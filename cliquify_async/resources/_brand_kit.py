@@ -1,0 +1,25 @@
+"""`client.brand_kit`: brand kits, their logos and their colours."""
+
+from __future__ import annotations
+
+from .. import _endpoints
+from .._pages import QueryValue
+from .._pagination import AsyncPaginator
+from ..models import BrandKit, Color, Logo
+from ._base import Resource
+
+
+class BrandKits(Resource):
+    """Brand kits (`/api/brand-kit`), logos and colours."""
+
+    def list(self, **filters: QueryValue) -> AsyncPaginator[BrandKit]:
+        """Every brand kit; keyword filters go to the query."""
+        return self._list(_endpoints.BRAND_KITS, filters)
+
+    def logos(self, **filters: QueryValue) -> AsyncPaginator[Logo]:
+        """Every brand kit logo; `brand_kit_id=` narrows it to one kit."""
+        return self._list(_endpoints.BRAND_KIT_LOGOS, filters)
+
+    def colors(self, **filters: QueryValue) -> AsyncPaginator[Color]:
+        """Every brand kit colour; `brand_kit_id=` narrows it to one kit."""
+        return self._list(_endpoints.BRAND_KIT_COLORS, filters)

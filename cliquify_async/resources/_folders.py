@@ -1,0 +1,17 @@
+"""`client.folders`: asset folders."""
+
+from __future__ import annotations
+
+from .. import _endpoints
+from .._pages import QueryValue
+from .._pagination import AsyncPaginator
+from ..models import Folder
+from ._base import Resource
+
+
+class Folders(Resource):
+    """Asset folders (`/api/folders`)."""
+
+    def list(self, **filters: QueryValue) -> AsyncPaginator[Folder]:
+        """Every folder; keyword filters (`per_page`, `parent_id`, ...) go to the query."""
+        return self._list(_endpoints.FOLDERS, filters)

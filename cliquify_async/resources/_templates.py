@@ -1,0 +1,21 @@
+"""`client.templates`: design templates and their tags."""
+
+from __future__ import annotations
+
+from .. import _endpoints
+from .._pages import QueryValue
+from .._pagination import AsyncPaginator
+from ..models import Tag, Template
+from ._base import Resource
+
+
+class Templates(Resource):
+    """Templates (`/api/templates`) and template tags, a.k.a. brand tags (`/api/tags`)."""
+
+    def list(self, **filters: QueryValue) -> AsyncPaginator[Template]:
+        """Every template; keyword filters (`per_page`, `tag_id`, `search`, ...) go to the query."""
+        return self._list(_endpoints.TEMPLATES, filters)
+
+    def tags(self, **filters: QueryValue) -> AsyncPaginator[Tag]:
+        """Every template tag (the categories that organise templates)."""
+        return self._list(_endpoints.TEMPLATE_TAGS, filters)
