@@ -33,7 +33,7 @@ class CliquifyClient:
 
     Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off)
     and is retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped
-    connections. `timeout` (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not
+    connections (pass a RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not
     the wait at the gate. A `session` you pass in is used as it is and never closed.
     """
 
@@ -44,7 +44,7 @@ class CliquifyClient:
         *,
         base_url: str | URL | None = None,
         requests_per_minute: float | None = 60,
-        max_retries: int = 3,
+        max_retries: int | RetryPolicy = 3,
         timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
@@ -56,7 +56,11 @@ class CliquifyClient:
         self._transport = Transport(
             config,
             requests_per_minute=requests_per_minute,
-            retry=RetryPolicy(max_retries=max_retries),
+            retry=(
+                max_retries
+                if isinstance(max_retries, RetryPolicy)
+                else RetryPolicy(max_retries=max_retries)
+            ),
             timeout=(
                 timeout
                 if isinstance(timeout, aiohttp.ClientTimeout)
@@ -97,10 +101,12 @@ class CliquifyClient:
         """True once `aclose()` has run."""
         return self._transport.state == "closed"
 
-    def with_options(self, *, max_retries: int | None = None) -> Self:
+    def with_options(self, *, max_retries: int | RetryPolicy | None = None) -> Self:
         """A view of this client with other per-call settings, sharing its session and gate."""
         clone = copy.copy(self)
-        if max_retries is not None:
+        if isinstance(max_retries, RetryPolicy):
+            clone._retry = max_retries
+        elif max_retries is not None:
             clone._retry = attrs.evolve(self._transport.retry, max_retries=max_retries)
         clone._bind_resources()
         return clone

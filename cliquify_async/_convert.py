@@ -58,7 +58,7 @@ def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any],
 
 def _build() -> Converter:
     converter = Converter(detailed_validation=False)
-    configure_union_passthrough(int | str, converter)
+    configure_union_passthrough(int | str | None, converter)
     converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
     for cls in _MODELS:
         attrs.resolve_types(cls)
