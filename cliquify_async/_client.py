@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -33,8 +35,9 @@ class CliquifyClient:
 
     Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off)
     and is retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped
-    connections (pass a RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not
-    the wait at the gate. A `session` you pass in is used as it is and never closed.
+    connections (pass a RetryPolicy instead of a number to set the backoff too). `timeout`
+    (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
+    A `session` you pass in is used as it is and never closed.
     """
 
     def __init__(
@@ -118,6 +121,15 @@ class CliquifyClient:
         query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
         return AsyncPaginator(self._transport, endpoint, url, retry=self._retry)
+
+    async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
+        """Stream a file (an asset's `url`) to `path`, atomically; returns the bytes written.
+
+        The file appears at `path` only once complete. Only URLs under the API's /api/ get the
+        token and pass the rate gate; files elsewhere (a CDN) are fetched without either.
+        Failures are retried like API calls.
+        """
+        return await self._transport.download(URL(url), Path(path), retry=self._retry)
 
     async def __aenter__(self) -> Self:
         self._transport.open()

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections import deque
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
-from attrs import frozen
+from attrs import field, frozen
 from yarl import URL
 
 from ._convert import structure_many
@@ -29,7 +29,8 @@ class Page(Generic[T]):
 
     `number`, `per_page`, `total` and `last_page` are None where the server's pagination
     shape does not give them. `next_token` resumes the listing after this page (see
-    `AsyncPaginator.resume_from`); it is None on the last page.
+    `AsyncPaginator.resume_from`); it is None on the last page. `raw` holds the items as the
+    server sent them, for archiving them unchanged.
     """
 
     items: list[T]
@@ -39,6 +40,7 @@ class Page(Generic[T]):
     last_page: int | None
     next_token: str | None
     shape: Shape
+    raw: list[Any] = field(factory=list, repr=False)
 
 
 def _token(url: URL) -> str:
@@ -163,6 +165,7 @@ class AsyncPaginator(Generic[T]):
             last_page=info.last_page,
             next_token=None if following is None else _token(following),
             shape=info.shape,
+            raw=info.items,
         )
 
 
