@@ -1,0 +1,58 @@
+"""The protected /api list routes and the unprotected /files "CDN" their URLs point to."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+
+from ._dataset import file_bytes
+from ._endpoints import Endpoint, InvalidQuery, parse_query
+from ._pagination import PageRequest, render
+from ._state import STATE
+from ._tokens import bearer_token
+
+_NOT_CARRIED = frozenset({"page", "cursor"})  # page URLs set these themselves
+
+
+def list_handler(path: str, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The GET handler of one list: auth, company, scope and validation checks, then a page."""
+
+    async def handle(request: web.Request) -> web.Response:
+        state = request.app[STATE]
+        token = state.tokens.get(bearer_token(request.headers.get(hdrs.AUTHORIZATION)))
+        if token is None or not state.tokens.active(token):
+            return message(401, "Unauthenticated.")
+        if not state.config.company_exists:
+            return message(404, "Company not found.")
+        if endpoint.scope not in token.scopes:
+            return message(403, "Token does not have the required scope.")
+        try:
+            query = parse_query(endpoint, request.query)
+        except InvalidQuery as exc:
+            body = {"message": "The given data was invalid.", "errors": exc.errors}
+            return web.json_response(body, status=422)
+        page = PageRequest(
+            path=state.base_url + path,
+            query=tuple((k, v) for k, v in request.query.items() if k not in _NOT_CARRIED),
+            page=query.page,
+            per_page=query.per_page,
+            cursor=query.cursor,
+        )
+        items = endpoint.select(state.data.items[endpoint.key], query.filters)
+        return web.json_response(render(state.config.pagination[path], items, page))
+
+    return handle
+
+
+async def serve_file(request: web.Request) -> web.Response:
+    """GET/HEAD /files/...: the deterministic bytes of a file named in the dataset."""
+    spec = request.app[STATE].data.files.get(request.path)
+    if spec is None:
+        return message(404, "Not Found.")
+    return web.Response(body=file_bytes(request.path, spec.size), content_type=spec.content_type)
+
+
+def message(status: int, text: str) -> web.Response:
+    """The /api error shape: ``{"message": text}``."""
+    return web.json_response({"message": text}, status=status)

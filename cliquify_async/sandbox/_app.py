@@ -1,0 +1,120 @@
+"""The aiohttp application: routes plus the middleware chain every request passes through.
+
+Chain, outermost first: record -> latency -> throttle (/api only) -> faults -> JSON errors
+-> handler. A 429 is decided before any fault; faults are recorded like normal answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from aiohttp import hdrs, web
+
+from ._api import list_handler, message, serve_file
+from ._endpoints import ENDPOINTS
+from ._faults import Fault, FaultKind, Handler, perform
+from ._oauth import access_token, introspect, revoke
+from ._state import STATE, SandboxState
+from ._stats import RecordedRequest
+from ._throttle import Verdict
+from ._tokens import bearer_token
+
+_FAULT: Final = web.RequestKey("fault", Fault)
+_VERDICT: Final = web.RequestKey("verdict", Verdict)
+_API: Final = "/api/"
+
+
+def create_app(state: SandboxState) -> web.Application:
+    """An application serving the contract from ``state``."""
+    app = web.Application(middlewares=[_record, _latency, _throttle, _faults, _json_errors])
+    app[STATE] = state
+    app.on_response_prepare.append(_rate_limit_headers)
+    app.router.add_post("/oauth/access-token", access_token)
+    app.router.add_post("/oauth/introspect", introspect)
+    app.router.add_post("/oauth/revoke", revoke)
+    for path, endpoint in ENDPOINTS.items():
+        app.router.add_get(path, list_handler(path, endpoint))
+    app.router.add_get("/files/{file:.+}", serve_file)
+    return app
+
+
+@web.middleware
+async def _record(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Append a RecordedRequest to the stats once the request is answered."""
+    state = request.app[STATE]
+    arrived = state.config.clock()
+    status: int | None = None
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        fault = request.get(_FAULT)
+        verdict = request.get(_VERDICT)
+        authorization = request.headers.get(hdrs.AUTHORIZATION)
+        state.stats.record(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                remote=request.remote,
+                status=None if fault is not None and fault.kind is FaultKind.RESET else status,
+                time=arrived,
+                has_authorization=authorization is not None,
+                token=bearer_token(authorization),
+                fault=fault,
+                throttled=verdict is not None and not verdict.allowed,
+            )
+        )
+
+
+@web.middleware
+async def _latency(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Delay every /api answer by the configured latency."""
+    response = await handler(request)
+    latency = request.app[STATE].config.latency
+    if latency and request.path.startswith(_API):
+        await asyncio.sleep(latency)
+    return response
+
+
+@web.middleware
+async def _throttle(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count /api requests per client IP; answer 429 once the window is full."""
+    throttle = request.app[STATE].throttle
+    if throttle is None or not request.path.startswith(_API):
+        return await handler(request)
+    verdict = request[_VERDICT] = throttle.hit(request.remote or "")
+    if not verdict.allowed:
+        return message(429, "Too Many Attempts.")
+    return await handler(request)
+
+
+@web.middleware
+async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer with the next planned fault for this path, if any."""
+    fault = request.app[STATE].faults.take(request.path)
+    if fault is None:
+        return await handler(request)
+    request[_FAULT] = fault
+    return await perform(fault, request, handler)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Routing errors (404, 405) as JSON ``{"message": ...}``, like Laravel's API answers."""
+    try:
+        return await handler(request)
+    except web.HTTPError as exc:
+        response = message(exc.status, exc.reason)
+        if hdrs.ALLOW in exc.headers:
+            response.headers[hdrs.ALLOW] = exc.headers[hdrs.ALLOW]
+        return response
+
+
+async def _rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Stamp the throttle's verdict on any response to a throttled request, faults included."""
+    verdict = request.get(_VERDICT)
+    if verdict is not None:
+        response.headers.update(verdict.headers(request.app[STATE].config.retry_after_precision))

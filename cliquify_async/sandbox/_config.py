@@ -1,0 +1,88 @@
+"""SandboxConfig: every knob of the sandbox server, validated once, immutable afterwards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+import attrs
+from attrs import validators as v
+
+from ._endpoints import ENDPOINTS
+from ._pagination import SHAPES, Shape
+
+DEFAULT_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "brandkit:read")
+_SIZE: Final = [v.instance_of(int), v.ge(0)]
+
+
+def _pagination_table(value: str | Mapping[str, str]) -> Mapping[str, Shape]:
+    """One shape for every endpoint, or a per-path mapping (unlisted paths get "resource")."""
+    table = {path: value for path in ENDPOINTS} if isinstance(value, str) else dict(value)
+    unknown = sorted(set(table) - set(ENDPOINTS))
+    if unknown:
+        raise ValueError(f"pagination: unknown endpoint paths {unknown}")
+    shapes: dict[str, Shape] = {}
+    for path in ENDPOINTS:
+        shape = table.get(path, "resource")
+        if shape not in SHAPES:
+            raise ValueError(f"pagination: unknown shape {shape!r}, expected one of {SHAPES}")
+        shapes[path] = shape
+    return MappingProxyType(shapes)
+
+
+def _drop_fields(value: Iterable[str]) -> tuple[str, ...]:
+    """Optional field names to omit from every item; ``id`` is mandatory and cannot go."""
+    fields = (value,) if isinstance(value, str) else tuple(value)
+    if "id" in fields:
+        raise ValueError("drop_fields: 'id' is required by the contract and cannot be dropped")
+    return fields
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """Validator: the value, when set, must be greater than zero."""
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SandboxConfig:
+    """Options of a Sandbox; the defaults match the documented production behaviour."""
+
+    seed: int = 0  # the data generator's seed; sizes below are item counts
+    assets: int = attrs.field(default=120, validator=_SIZE)
+    templates: int = attrs.field(default=40, validator=_SIZE)
+    folders: int = attrs.field(default=8, validator=_SIZE)
+    template_tags: int = attrs.field(default=12, validator=_SIZE)
+    asset_tags: int = attrs.field(default=15, validator=_SIZE)
+    brand_kits: int = attrs.field(default=2, validator=_SIZE)
+    logos_per_kit: int = attrs.field(default=3, validator=_SIZE)
+    colors_per_kit: int = attrs.field(default=5, validator=_SIZE)
+
+    client_id: str = "sandbox-client"
+    client_secret: str = attrs.field(default="sandbox-secret-do-not-use", repr=False)
+    token_lifetime: float = attrs.field(default=31_536_000.0, validator=_positive)  # seconds
+    token_shape: Literal["wrapped", "bare"] = attrs.field(
+        default="wrapped", validator=v.in_(("wrapped", "bare"))
+    )
+    introspect_shape: Literal["wrapped", "bare"] = attrs.field(
+        default="wrapped", validator=v.in_(("wrapped", "bare"))
+    )
+    enterprise_active: bool = True
+    company_exists: bool = True
+    scopes: tuple[str, ...] = attrs.field(default=DEFAULT_SCOPES, converter=tuple)  # per token
+
+    rate_limit: int | None = attrs.field(default=60, validator=_positive)  # None: no throttle
+    rate_window: float = attrs.field(default=60.0, validator=_positive)
+    retry_after_precision: Literal["seconds", "float"] = attrs.field(
+        default="seconds", validator=v.in_(("seconds", "float"))
+    )
+    # monotonic seconds for the throttle, token expiry and record times; tests inject their own
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)
+
+    pagination: Mapping[str, Shape] = attrs.field(default="resource", converter=_pagination_table)
+    latency: float = attrs.field(default=0.0, validator=v.ge(0.0))  # seconds added to /api answers
+    extra_fields: bool = False
+    drop_fields: tuple[str, ...] = attrs.field(default=(), converter=_drop_fields)
+    port: int = attrs.field(default=0, validator=[v.ge(0), v.le(65535)])  # 0: any free port
