@@ -1,0 +1,72 @@
+"""Shared fixtures: a sandbox server on 127.0.0.1 and a client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from cliquify_async import CliquifyClient, RetryPolicy
+from cliquify_async.sandbox import Sandbox
+
+SandboxFactory = Callable[..., Awaitable[Sandbox]]
+ClientFactory = Callable[..., CliquifyClient]
+
+
+@pytest.fixture
+async def make_sandbox() -> AsyncIterator[SandboxFactory]:
+    """Start sandboxes with any options; all are closed when the test ends."""
+    started: list[Sandbox] = []
+
+    async def make(**options: Any) -> Sandbox:
+        sandbox = Sandbox(**options)
+        await sandbox.start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        await sandbox.close()
+
+
+@pytest.fixture
+async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
+    """A sandbox with default data and no rate limit."""
+    return await make_sandbox(rate_limit=None)
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[ClientFactory]:
+    """Clients for a sandbox, with the rate gate off and fast retries unless told otherwise."""
+    clients: list[CliquifyClient] = []
+
+    def make(sandbox: Sandbox, **options: Any) -> CliquifyClient:
+        options.setdefault("requests_per_minute", None)
+        retries = options.pop("max_retries", 3)
+        if isinstance(retries, int):
+            retries = fast_retries(retries)
+        client = CliquifyClient(
+            sandbox.client_id,
+            sandbox.client_secret,
+            base_url=sandbox.url,
+            max_retries=retries,
+            **options,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox, make_client: ClientFactory) -> CliquifyClient:
+    """A client of the default sandbox."""
+    return make_client(sandbox)
+
+
+def fast_retries(max_retries: int) -> RetryPolicy:
+    """A retry policy with millisecond backoff, so tests never wait out real seconds."""
+    return RetryPolicy(max_retries=max_retries, backoff_base=0.001, backoff_cap=0.01)

@@ -1,0 +1,79 @@
+"""No secret or token in logs, reprs or exception messages, and no token to another origin."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from cliquify_async import CliquifyClient, CliquifyError, UntrustedURLError
+from cliquify_async.sandbox import Fault, Sandbox
+from tests.conftest import ClientFactory
+
+
+async def test_a_debug_log_of_a_full_run_holds_no_secret_or_token(
+    sandbox: Sandbox, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(sandbox)
+    texts: list[str] = [repr(client)]
+
+    await client.assets.list(per_page=50).collect()
+    sandbox.revoke_all_tokens()  # a 401 and a replay with a new token
+    await client.templates.list().collect()
+    token = await client.auth.token()
+    texts += [repr(token), str(token), repr(await client.auth.introspect())]
+    sandbox.faults.add(Fault.status(503), path="/api/folders", times=10)
+    sandbox.faults.add(Fault.status(401, body={"message": "Unauthenticated."}), path="/oauth/")
+    for failing in (client.folders.list().collect(), client.auth.introspect("bogus")):
+        with pytest.raises(CliquifyError) as caught:
+            await failing
+        texts += [str(caught.value), repr(caught.value)]
+    await client.auth.revoke()
+    async with CliquifyClient(
+        sandbox.client_id, "wrong-secret", base_url=sandbox.url, requests_per_minute=None
+    ) as wrong:
+        with pytest.raises(CliquifyError) as caught:
+            await wrong.auth.token()
+        texts += [str(caught.value), repr(caught.value), repr(wrong)]
+
+    texts += [record.getMessage() for record in caplog.records]
+    issued = {r.token for r in sandbox.stats.requests if r.token}
+    assert len(issued) >= 2
+    for text in texts:
+        assert sandbox.client_secret not in text
+        assert "wrong-secret" not in text
+        for value in issued:
+            assert value not in text
+    assert any("retrying" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_next_page_link_to_another_path_elsewhere_is_refused(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    evil = {"data": [{"id": 1}], "links": {"next": "https://evil.example/steal?page=2"}, "meta": {}}
+    sandbox.faults.add(Fault.body(evil), path="/api/folders")
+
+    with pytest.raises(UntrustedURLError):
+        await client.folders.list().collect()
+    assert all(r.path.startswith(("/api/", "/oauth/")) for r in sandbox.stats.requests)
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:1", "https://other.example"])
+async def test_a_next_page_link_to_the_same_path_elsewhere_is_fetched_from_the_api(
+    sandbox: Sandbox, client: CliquifyClient, origin: str
+) -> None:
+    # A Laravel server behind a proxy may name itself http:// or by an internal host: the
+    # listing goes on, and the token still goes only to the base URL.
+    body = {
+        "data": [{"id": 1}],
+        "current_page": 1,
+        "next_page_url": f"{origin}/api/folders?page=2&per_page=100",
+    }
+    sandbox.faults.add(Fault.body(body), path="/api/folders")
+
+    folders = await client.folders.list().collect()
+
+    second = [r for r in sandbox.stats.requests if r.path == "/api/folders"][1]
+    assert second.query["page"] == "2"
+    assert folders[0].id == 1
