@@ -95,6 +95,11 @@ class CliquifyClient:
         return self._transport.config.base_url
 
     @property
+    def requests_per_minute(self) -> float | None:
+        """The rate gate's pace for /api/* requests; None when the gate is off."""
+        return self._transport.gate.requests_per_minute
+
+    @property
     def stats(self) -> ClientStats:
         """Counters of requests, token requests, retries and 429s, shared with `with_options`."""
         return self._transport.stats

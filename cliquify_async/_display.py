@@ -1,0 +1,119 @@
+"""The command line's live progress and summary table (rich), fed by the harvest callback."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Self
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from ._client import CliquifyClient
+from ._harvest import HarvestReport, ResourceProgress
+
+
+def eta_seconds(progress: ResourceProgress, interval: float, running: int) -> float | None:
+    """Seconds left for one listing when the rate gate is the bottleneck, if its size is known.
+
+    The gate hands out one request per `interval` to all `running` listings in turn, so each
+    remaining page of this one costs about `interval * running` seconds.
+    """
+    if progress.done:
+        return 0.0
+    if progress.last_page is None:
+        return None
+    return max(progress.last_page - progress.pages, 0) * interval * max(running, 1)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class HarvestDisplay:
+    """Live per-resource progress while a harvest runs; silent when stdout is not a terminal."""
+
+    def __init__(self, console: Console, client: CliquifyClient) -> None:
+        self._console = console
+        self._client = client
+        self._started = time.monotonic()
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "items  {task.fields[pages]} pages  {task.fields[rate]}  ETA {task.fields[eta]}"
+            ),
+            console=console,
+            disable=not console.is_terminal,
+            transient=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the harvest started."""
+        return time.monotonic() - self._started
+
+    def update(self, report: HarvestReport) -> None:
+        """The harvest's progress callback: refresh every resource's row."""
+        running = sum(not p.done for p in report.resources.values())
+        rate = self._client.stats.requests / max(self.elapsed, 1e-9)
+        rpm = self._client.requests_per_minute
+        interval = 0.0 if rpm is None else 60.0 / rpm
+        for name, progress in report.resources.items():
+            if name not in self._tasks:
+                self._tasks[name] = self._progress.add_task(
+                    name, total=None, pages=0, rate="", eta=""
+                )
+            self._progress.update(
+                self._tasks[name],
+                completed=progress.items,
+                total=progress.items if progress.done else progress.total,
+                pages=progress.pages,
+                rate=f"{rate:.1f} req/s",
+                eta=_clock(eta_seconds(progress, interval, running)),
+            )
+
+    def summary(self, report: HarvestReport) -> Table:
+        """The closing table: items and pages per resource, then the client's counters."""
+        stats = self._client.stats
+        table = Table(title="Harvest summary", show_footer=True)
+        table.add_column("resource", footer="total")
+        rows = report.resources.values()
+        table.add_column("items", justify="right", footer=str(sum(p.items for p in rows)))
+        table.add_column("pages", justify="right", footer=str(sum(p.pages for p in rows)))
+        table.add_column("state", footer="")
+        for name, progress in report.resources.items():
+            state = "done" if progress.done else "incomplete"
+            if progress.resumed:
+                state += " (resumed)"
+            table.add_row(name, str(progress.items), str(progress.pages), state)
+        table.caption = (
+            f"{stats.requests} requests, {stats.rate_limited} rate-limited (429), "
+            f"{stats.retries} retries, {stats.token_requests} token requests, "
+            f"{self.elapsed:.1f} s"
+        )
+        downloads = report.downloads
+        if downloads.queued:
+            table.caption += (
+                f"; files: {downloads.downloaded} downloaded ({downloads.bytes:,} bytes), "
+                f"{downloads.skipped} already complete, {downloads.failed} failed"
+            )
+        return table

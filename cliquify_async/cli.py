@@ -1,0 +1,260 @@
+"""The `cliquify-async` command: demo, harvest, token helpers and a standalone sandbox.
+
+Every failure the SDK can name ends in one line on stderr and a distinct exit code, never a
+traceback. The client secret is read from CLIQUIFY_CLIENT_SECRET or a file, never from argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from rich.console import Console
+
+from . import errors
+from ._client import CliquifyClient
+from ._config import ENV_CLIENT_SECRET
+from ._display import HarvestDisplay
+from ._harvest import RESOURCES, harvest
+from .sandbox import Sandbox
+
+# (exception, exit code): the first match wins, so subclasses come before their bases.
+EXIT_CODES: Final[tuple[tuple[type[errors.CliquifyError], int], ...]] = (
+    (errors.ConfigurationError, 3),
+    (errors.InvalidClientError, 4),
+    (errors.InactiveEnterpriseError, 5),
+    (errors.CompanyNotFoundError, 6),
+    (errors.CliquifyError, 1),
+)
+EXIT_INTERRUPTED: Final = 130
+
+# The demo's sandbox: a fixed window of 60 requests like the real API, compressed tenfold
+# in time so a full harvest shows the gate at work and still ends in seconds.
+DEMO_WINDOW_SECONDS: Final = 6.0
+DEMO_SIZES: Final = {"assets": 3000, "templates": 400, "folders": 24, "asset_tags": 60}
+
+
+def _parse_rate(text: str) -> tuple[int | None, float]:
+    """`60/60s` -> (60, 60.0); `off` -> (None, 60.0)."""
+    if text == "off":
+        return None, 60.0
+    try:
+        count, window = text.split("/")
+        return int(count), float(window.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N/SECONDSs such as 60/60s, got {text!r}"
+        ) from None
+
+
+def _resources(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(RESOURCES))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown resources {', '.join(unknown)}; choose from {', '.join(RESOURCES)}"
+        )
+    return names
+
+
+def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> CliquifyClient:
+    """A client from the flags and environment, or for the in-process sandbox."""
+    if sandbox is not None:
+        return CliquifyClient(
+            sandbox.client_id,
+            sandbox.client_secret,
+            base_url=sandbox.url,
+            requests_per_minute=args.requests_per_minute,
+        )
+    secret = None
+    if args.client_secret_file:
+        secret = Path(args.client_secret_file).read_text().strip()
+    return CliquifyClient(
+        args.client_id,
+        secret,
+        base_url=args.base_url,
+        requests_per_minute=args.requests_per_minute,
+    )
+
+
+async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | None) -> int:
+    console = Console()
+    async with _client(args, sandbox) as client:
+        with HarvestDisplay(console, client) as display:
+            report = await harvest(
+                client,
+                out,
+                resources=args.resources,
+                download=args.download,
+                download_concurrency=args.concurrency,
+                on_progress=display.update,
+            )
+        console.print(display.summary(report))
+    console.print(f"Output: {out}")
+    return 1 if report.downloads.failed else 0
+
+
+async def _run_harvest(args: argparse.Namespace) -> int:
+    if not args.sandbox:
+        return await _harvest_into(args, Path(args.out), None)
+    async with Sandbox() as sandbox:
+        return await _harvest_into(args, Path(args.out), sandbox)
+
+
+async def _run_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out or tempfile.mkdtemp(prefix="cliquify-demo-"))
+    async with Sandbox(
+        rate_limit=60, rate_window=DEMO_WINDOW_SECONDS, latency=0.05, **DEMO_SIZES
+    ) as sandbox:
+        Console().print(
+            f"Sandbox at {sandbox.url}: 60 requests per {DEMO_WINDOW_SECONDS:g} s window "
+            "(the real API's 60 per minute, ten times faster)."
+        )
+        args.requests_per_minute = 60 * 60 / DEMO_WINDOW_SECONDS
+        return await _harvest_into(args, out, sandbox)
+
+
+async def _run_token(args: argparse.Namespace) -> int:
+    async with _client(args) as client:
+        if args.action == "introspect":
+            info = await client.auth.introspect()
+            print(
+                json.dumps(
+                    {
+                        "active": info.active,
+                        "client_id": info.client_id,
+                        "user_id": info.user_id,
+                        "scopes": info.scopes,
+                        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            await client.auth.revoke()
+            print("The client's access token was revoked.")
+    return 0
+
+
+async def _run_sandbox(args: argparse.Namespace) -> int:
+    limit, window = args.rate_limit
+    async with Sandbox(
+        port=args.port,
+        assets=args.assets,
+        templates=args.templates,
+        rate_limit=limit,
+        rate_window=window,
+        pagination=args.pagination,
+        latency=args.latency,
+        token_lifetime=args.token_lifetime,
+    ) as sandbox:
+        print(f"Cliquify sandbox listening on {sandbox.url} (Ctrl-C to stop)")
+        print(f"export CLIQUIFY_BASE_URL={sandbox.url}")
+        print(f"export CLIQUIFY_CLIENT_ID={sandbox.client_id}")
+        # The sandbox's fixed, public test secret: printing it is the point of this command.
+        print(f"export {ENV_CLIENT_SECRET}={sandbox.client_secret}")
+        sys.stdout.flush()
+        await asyncio.Event().wait()
+    return 0
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client-id", help="default: $CLIQUIFY_CLIENT_ID")
+    parser.add_argument(
+        "--client-secret-file",
+        metavar="PATH",
+        help=f"read the secret from a file (default: ${ENV_CLIENT_SECRET}; never a flag)",
+    )
+    parser.add_argument("--base-url", help="default: $CLIQUIFY_BASE_URL or the public API")
+    parser.add_argument(
+        "--requests-per-minute",
+        type=float,
+        default=60,
+        help="the client's rate gate (default 60, the API's documented limit)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cliquify-async",
+        description="Harvest a Cliquify account, or try it all against a local sandbox.",
+        epilog="exit codes: 0 ok, 1 API or download failure, 2 usage, 3 missing or bad "
+        "configuration, 4 wrong client id/secret, 5 inactive enterprise, 6 company not found, "
+        "130 interrupted (rerun to resume)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def harvest_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--resources",
+            type=_resources,
+            default=list(RESOURCES),
+            help=f"comma-separated subset of {','.join(RESOURCES)} (default: all)",
+        )
+        sub.add_argument("--download", action="store_true", help="also download asset files")
+        sub.add_argument(
+            "--concurrency", type=int, default=4, help="parallel file downloads (default 4)"
+        )
+
+    demo = commands.add_parser("demo", help="harvest the built-in sandbox: no credentials needed")
+    demo.add_argument("--out", help="output folder (default: a new temporary folder)")
+    harvest_options(demo)
+    demo.set_defaults(run=_run_demo, requests_per_minute=None)
+
+    harvester = commands.add_parser("harvest", help="export every resource to JSON Lines")
+    harvester.add_argument("--out", required=True, help="output folder; rerun to resume")
+    harvester.add_argument(
+        "--sandbox", action="store_true", help="harvest a fresh built-in sandbox instead"
+    )
+    harvest_options(harvester)
+    _add_client_options(harvester)
+    harvester.set_defaults(run=_run_harvest)
+
+    token = commands.add_parser("token", help="introspect or revoke the client's access token")
+    token.add_argument("action", choices=["introspect", "revoke"])
+    _add_client_options(token)
+    token.set_defaults(run=_run_token)
+
+    sandbox = commands.add_parser("sandbox", help="run the sandbox server until Ctrl-C")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--assets", type=int, default=500)
+    sandbox.add_argument("--templates", type=int, default=100)
+    sandbox.add_argument(
+        "--rate-limit", type=_parse_rate, default=(60, 60.0), help="N/SECONDSs or off"
+    )
+    sandbox.add_argument("--pagination", default="resource", help="the list response shape")
+    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds per response")
+    sandbox.add_argument("--token-lifetime", type=float, default=31_536_000.0)
+    sandbox.set_defaults(run=_run_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = args.run
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        print("cliquify-async: interrupted; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except errors.CliquifyError as exc:
+        code = next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+        print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
+        return code
+    except OSError as exc:
+        print(f"cliquify-async: {exc}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    message: Any = exc.message if isinstance(exc, errors.APIStatusError) else exc
+    kind = type(exc).__name__
+    return f"{kind}: {' '.join(str(message).split())}"
