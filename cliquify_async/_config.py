@@ -47,8 +47,12 @@ def is_loopback(url: URL) -> bool:
 
 
 def same_origin(url: URL, base: URL) -> bool:
-    """True when `url` has the scheme, host and port of `base`: where the token may go."""
-    return url.is_absolute() and url.origin() == base.origin()
+    """True when `url` has the scheme, host and port of `base` (default ports filled in)."""
+    return url.is_absolute() and (url.scheme, url.host, url.port) == (
+        base.scheme,
+        base.host,
+        base.port,
+    )
 
 
 @frozen(kw_only=True)
@@ -80,7 +84,11 @@ class ClientConfig:
                 "missing credentials: pass client_id and client_secret, or set "
                 + " and ".join(missing)
             )
-        url = URL(str(base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL))
+        text = str(base_url or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+        try:
+            url = URL(text)
+        except ValueError as exc:
+            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ConfigurationError(f"base_url must be an absolute http(s) URL, got {url}")
         if url.scheme == "http" and not (allow_insecure_http or is_loopback(url)):

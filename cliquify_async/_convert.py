@@ -39,6 +39,23 @@ def parse_datetime(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_BOOLEAN_TEXT = {"1": True, "true": True, "0": False, "false": False}
+
+
+def parse_bool(value: object) -> bool:
+    """A boolean from JSON true/false, 1/0, or the "1"/"0"/"true"/"false" strings PHP may send.
+
+    cattrs alone would call bool(), which turns the string "0" into True.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value.strip().lower()]
+    raise TypeError(f"expected a boolean, got {value!r}")
+
+
 def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any], Any]:
     """A structure hook for `cls` that moves the keys it does not name into `extra`."""
     named = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
@@ -60,6 +77,7 @@ def _build() -> Converter:
     converter = Converter(detailed_validation=False)
     configure_union_passthrough(int | str | None, converter)
     converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
+    converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
     for cls in _MODELS:
         attrs.resolve_types(cls)
         converter.register_structure_hook(cls, _keeping_extra(cls, converter))

@@ -48,8 +48,11 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
+        try:
+            return int(value)
+        except ValueError:  # beyond int()'s digit limit: not a page number
+            return None
     return None
 
 
@@ -149,10 +152,15 @@ def encode_query(filters: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
     for key, value in filters.items():
         if value is None:
             continue
-        if isinstance(value, bool):
-            pairs.append((key, "1" if value else "0"))
-        elif isinstance(value, str | int | float):
-            pairs.append((key, str(value)))
+        if isinstance(value, str | int | float):
+            pairs.append((key, _query_text(value)))
         else:
-            pairs.extend((f"{key}[]", str(item)) for item in value)
+            pairs.extend((f"{key}[]", _query_text(item)) for item in value)
     return pairs
+
+
+def _query_text(value: str | int | float) -> str:
+    """One query value as Laravel reads it: booleans as 1/0."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
+from multidict import CIMultiDict
+
 from . import errors
 from ._version import __version__
 
@@ -73,7 +75,7 @@ def decode_json(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None
 
 
@@ -124,6 +126,7 @@ def error_for_response(
     url: str,
 ) -> errors.APIStatusError:
     """Map any error response to its exception; never raises, whatever the body holds."""
+    headers = CIMultiDict(headers)
     body = decode_json(text)
     message, code = _message_and_code(body, status, text)
     cls = (

@@ -92,6 +92,10 @@ class RetryPolicy:
             if on_retry is not None:
                 on_retry(exc, wait)
 
+        async def attempt_once(*args: P.args, **kwargs: P.kwargs) -> R:
+            # backoff retries only what asyncio.iscoroutinefunction() recognises.
+            return await attempt(*args, **kwargs)
+
         # backoff sends each failure into the generator; its stubs only know send type None.
         waits = cast(Callable[[], Generator[float, None, None]], self._waits)
         decorated: Callable[P, Awaitable[R]] = backoff.on_exception(
@@ -102,7 +106,7 @@ class RetryPolicy:
             jitter=None,
             on_backoff=_announce,
             logger=None,
-        )(attempt)
+        )(attempt_once)
         return decorated
 
 

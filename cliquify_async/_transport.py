@@ -48,7 +48,7 @@ async def read_json(response: aiohttp.ClientResponse) -> Any:
     raw = await response.read()
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise errors.ResponseDecodeError(
             "the response body is not JSON",
             text=raw.decode("utf-8", "replace"),

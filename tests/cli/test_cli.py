@@ -1,0 +1,226 @@
+"""The `cliquify-async` command, run as a subprocess against a sandbox on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from cliquify_async.sandbox import Sandbox
+from tests.conftest import SandboxFactory
+
+RESOURCE_PATHS = {
+    "templates": "/api/templates",
+    "template_tags": "/api/tags",
+    "folders": "/api/folders",
+    "assets": "/api/assets",
+    "asset_tags": "/api/assets/tags",
+    "brand_kits": "/api/brand-kit",
+    "logos": "/api/brand-kit/logos",
+    "colors": "/api/brand-kit/colors",
+}
+
+
+def environment(sandbox: Sandbox | None, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIQUIFY_")}
+    if sandbox is not None:
+        env |= {
+            "CLIQUIFY_BASE_URL": sandbox.url,
+            "CLIQUIFY_CLIENT_ID": sandbox.client_id,
+            "CLIQUIFY_CLIENT_SECRET": sandbox.client_secret,
+        }
+    return env | overrides
+
+
+async def start(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cliquify_async",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def run(*args: str, env: dict[str, str], limit: float = 120) -> tuple[int, str, str]:
+    process = await start(*args, env=env)
+    out, err = await asyncio.wait_for(process.communicate(), limit)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def assert_exact_dataset(out: Path, sandbox: Sandbox, names: list[str]) -> None:
+    for name in names:
+        assert read_jsonl(out / f"{name}.jsonl") == sandbox.items(RESOURCE_PATHS[name]), name
+
+
+async def test_a_full_harvest_writes_exactly_the_dataset(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, pagination="flat", assets=230)
+
+    code, out, err = await run(
+        "harvest", "--out", str(tmp_path), "--requests-per-minute", "6000", env=environment(sandbox)
+    )
+
+    assert code == 0, err
+    assert_exact_dataset(tmp_path, sandbox, list(RESOURCE_PATHS))
+    assert "Harvest summary" in out
+    assert "assets" in out and "230" in out
+    assert sandbox.stats.token_requests == 1
+
+
+async def wait_for_pages(out: Path, name: str, pages: int, limit: float = 30) -> None:
+    state = out / ".harvest" / f"{name}.json"
+    deadline = asyncio.get_running_loop().time() + limit
+    while asyncio.get_running_loop().time() < deadline:
+        if state.exists() and json.loads(state.read_text())["pages"] >= pages:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{name} never reached {pages} pages")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["crash", "ctrl-c"])
+async def test_an_interrupted_harvest_resumes_to_the_exact_dataset(
+    make_sandbox: SandboxFactory, tmp_path: Path, how: signal.Signals
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=600, latency=0.02)
+    args = ("harvest", "--out", str(tmp_path), "--resources", "assets,folders")
+    args += ("--requests-per-minute", "1200")
+
+    process = await start(*args, env=environment(sandbox))
+    await wait_for_pages(tmp_path, "assets", 2)
+    process.send_signal(how)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+
+    if how == signal.SIGINT:
+        assert process.returncode == 130
+        assert "rerun the same command to resume" in err.decode()
+        assert "Traceback" not in err.decode()
+        # Ctrl-C leaves the file valid up to the last completed page.
+        state = json.loads((tmp_path / ".harvest" / "assets.json").read_text())
+        assert len(read_jsonl(tmp_path / "assets.jsonl")) == state["items"]
+    partial = len(read_jsonl(tmp_path / "assets.jsonl"))
+    assert 0 < partial < 600
+
+    code, _, err2 = await run(*args, env=environment(sandbox))
+
+    assert code == 0, err2
+    assert_exact_dataset(tmp_path, sandbox, ["assets", "folders"])
+
+
+async def test_a_torn_last_page_is_cut_off_on_resume(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=600, latency=0.02)
+    args = ("harvest", "--out", str(tmp_path), "--resources", "assets")
+    args += ("--requests-per-minute", "1200")
+    process = await start(*args, env=environment(sandbox))
+    await wait_for_pages(tmp_path, "assets", 2)
+    process.kill()
+    await process.communicate()
+    # A crash between writing a page and recording it leaves bytes past the recorded length.
+    with (tmp_path / "assets.jsonl").open("ab") as torn:
+        torn.write(b'{"id": 99999, "name": "half a pa')
+
+    code, _, err = await run(*args, env=environment(sandbox))
+
+    assert code == 0, err
+    assert_exact_dataset(tmp_path, sandbox, ["assets"])
+
+
+async def test_downloads_are_byte_identical_and_never_carry_the_token(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=30)
+    args = ("harvest", "--out", str(tmp_path), "--resources", "assets", "--download")
+
+    code, out, err = await run(*args, env=environment(sandbox))
+
+    assert code == 0, err
+    files = tmp_path / "files"
+    assets = sandbox.items("/api/assets")
+    async with aiohttp.ClientSession() as session:
+        for asset in assets:
+            matches = list(files.glob(f"{asset['id']}-*"))
+            assert len(matches) == 1, asset["id"]
+            async with session.get(asset["url"]) as response:
+                assert matches[0].read_bytes() == await response.read()
+    assert not list(files.glob("*.part"))
+    file_requests = [r for r in sandbox.stats.requests if r.path.startswith("/files/")]
+    assert len(file_requests) >= len(assets)
+    assert not any(r.has_authorization for r in file_requests)
+
+    # A rerun skips the complete files instead of downloading them again.
+    before = len(sandbox.stats.requests)
+    code, out, err = await run(*args, env=environment(sandbox))
+    assert code == 0, err
+    assert not any(r.path.startswith("/files/") for r in sandbox.stats.requests[before:])
+    assert f"{len(assets)} already complete" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("options", "env_overrides", "code", "message"),
+    [
+        ({}, {"CLIQUIFY_CLIENT_SECRET": ""}, 3, "CLIQUIFY_CLIENT_SECRET"),
+        ({}, {"CLIQUIFY_CLIENT_SECRET": "wrong"}, 4, "Client authentication failed"),
+        ({"enterprise_active": False}, {}, 5, "Inactive enterprise"),
+        ({"company_exists": False}, {}, 6, "Company not found"),
+    ],
+    ids=["missing-credential", "wrong-credentials", "inactive-enterprise", "no-company"],
+)
+async def test_errors_end_in_one_line_and_a_distinct_exit_code(
+    make_sandbox: SandboxFactory,
+    tmp_path: Path,
+    options: dict[str, Any],
+    env_overrides: dict[str, str],
+    code: int,
+    message: str,
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, **options)
+
+    result, _, err = await run(
+        "harvest", "--out", str(tmp_path), env=environment(sandbox, **env_overrides)
+    )
+
+    assert result == code
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert "wrong" not in err and sandbox.client_secret not in err
+
+
+async def test_token_introspect_and_revoke(sandbox: Sandbox) -> None:
+    code, out, err = await run("token", "introspect", env=environment(sandbox))
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["active"] is True
+    assert info["client_id"] == sandbox.client_id
+    issued = {r.token for r in sandbox.stats.requests if r.token}
+    assert not any(token in out for token in issued)
+
+    code, out, err = await run("token", "revoke", env=environment(sandbox))
+    assert code == 0, err
+    assert "revoked" in out
+
+
+async def test_the_demo_harvests_the_builtin_sandbox_without_credentials(tmp_path: Path) -> None:
+    code, out, err = await run("demo", "--out", str(tmp_path), env=environment(None))
+
+    assert code == 0, err
+    assert "Harvest summary" in out
+    assert len(read_jsonl(tmp_path / "assets.jsonl")) == 3000
+    assert "0 rate-limited" in " ".join(out.split())

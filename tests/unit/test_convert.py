@@ -1,0 +1,381 @@
+"""Unit tests of the one cattrs converter in cliquify_async._convert (cliquify-api.md §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from cliquify_async._convert import parse_datetime, structure, structure_many
+from cliquify_async.errors import ResponseDecodeError
+from cliquify_async.models import (
+    AccessToken,
+    Asset,
+    BrandKit,
+    Color,
+    Folder,
+    Logo,
+    Tag,
+    Template,
+    TokenInfo,
+)
+
+URL = "https://oauth.cliquify.me/api/assets"
+CREATED = "2026-04-09T14:14:08.000000Z"
+CREATED_DT = datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)
+UPDATED = "2026-04-10 09:30:00"
+UPDATED_DT = datetime(2026, 4, 10, 9, 30, 0, tzinfo=UTC)
+
+ID_MODELS = [Tag, Template, Folder, Asset, BrandKit, Logo, Color]
+
+
+def assert_utc(value: datetime | None, expected: datetime) -> None:
+    assert value is not None
+    assert value.tzinfo is not None
+    assert value.utcoffset() == timedelta(0)
+    assert value == expected
+
+
+# --- parse_datetime ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-04-09T14:14:08.000000Z", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("2026-04-09T14:14:08.123456Z", datetime(2026, 4, 9, 14, 14, 8, 123456, tzinfo=UTC)),
+        ("2026-04-09T14:14:08Z", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("2027-01-01 12:00:00", datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)),
+        ("2026-04-09T14:14:08", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("2026-04-09T16:14:08+02:00", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("2026-04-09T09:14:08-05:00", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("2026-04-09T00:30:00+01:00", datetime(2026, 4, 8, 23, 30, 0, tzinfo=UTC)),
+        ("2026-04-09T14:14:08+00:00", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
+        ("  2027-01-01 12:00:00\n", datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_parse_datetime(text: str, expected: datetime) -> None:
+    assert_utc(parse_datetime(text), expected)
+
+
+def test_parse_datetime_offset_result_is_utc_zone() -> None:
+    parsed = parse_datetime("2026-04-09T16:14:08+02:00")
+    assert parsed.tzinfo is UTC
+    assert parsed.hour == 14
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01 00:00:00", "2026-04-09 25:00:00"])
+def test_parse_datetime_garbage_raises_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        parse_datetime(text)
+
+
+@pytest.mark.parametrize("value", [1712672048, 1.5, None, ["2026-04-09"], {"date": "x"}])
+def test_parse_datetime_non_string_raises_type_error(value: Any) -> None:
+    with pytest.raises(TypeError, match="expected a timestamp string"):
+        parse_datetime(value)
+
+
+# --- structure: each model --------------------------------------------------------------
+
+
+def test_tag() -> None:
+    tag = structure({"id": 7, "name": "Summer", "slug": "summer", "count": 12}, Tag)
+    assert tag == Tag(id=7, name="Summer", slug="summer", count=12)
+    assert tag.extra == {}
+
+
+def test_template_with_nested_tags_and_extras() -> None:
+    raw = {
+        "id": 12,
+        "name": "Instagram post",
+        "description": "Square post",
+        "thumbnail_url": "https://cdn.example/t/12.png",
+        "preview_url": "https://cdn.example/p/12.png",
+        "width": 1080,
+        "height": 1080,
+        "tags": [
+            {"id": 1, "name": "Social", "slug": "social", "count": 4, "color": "#ff0000"},
+            {"id": "t-2", "name": "Square"},
+        ],
+        "created_at": CREATED,
+        "updated_at": UPDATED,
+        "category": {"id": 3, "name": "Marketing"},
+        "is_premium": False,
+    }
+    template = structure(raw, Template)
+    assert template.id == 12
+    assert template.name == "Instagram post"
+    assert template.description == "Square post"
+    assert template.thumbnail_url == "https://cdn.example/t/12.png"
+    assert template.preview_url == "https://cdn.example/p/12.png"
+    assert (template.width, template.height) == (1080, 1080)
+    assert template.tags == [
+        Tag(id=1, name="Social", slug="social", count=4, extra={"color": "#ff0000"}),
+        Tag(id="t-2", name="Square"),
+    ]
+    assert template.tags[0].extra == {"color": "#ff0000"}
+    assert_utc(template.created_at, CREATED_DT)
+    assert_utc(template.updated_at, UPDATED_DT)
+    assert template.extra == {"category": {"id": 3, "name": "Marketing"}, "is_premium": False}
+
+
+def test_folder() -> None:
+    raw = {
+        "id": 5,
+        "name": "Logos",
+        "parent_id": None,
+        "assets_count": 17,
+        "created_at": CREATED,
+        "updated_at": None,
+    }
+    folder = structure(raw, Folder)
+    assert folder == Folder(
+        id=5, name="Logos", parent_id=None, assets_count=17, created_at=CREATED_DT
+    )
+    assert structure({"id": 6, "parent_id": 5}, Folder).parent_id == 5
+    assert structure({"id": 6, "parent_id": "f-5"}, Folder).parent_id == "f-5"
+
+
+def test_asset() -> None:
+    raw = {
+        "id": 101,
+        "name": "hero.png",
+        "type": "image",
+        "mime_type": "image/png",
+        "url": "https://cdn.example/a/101.png",
+        "thumbnail_url": "https://cdn.example/a/101_t.png",
+        "size": 204800,
+        "width": 1920,
+        "height": 1080,
+        "folder_id": 5,
+        "tags": [{"id": 3, "name": "hero", "slug": "hero"}],
+        "created_at": CREATED,
+        "updated_at": UPDATED,
+        "uploaded_by": {"id": 9, "name": "Ana"},
+    }
+    asset = structure(raw, Asset)
+    assert asset == Asset(
+        id=101,
+        name="hero.png",
+        type="image",
+        mime_type="image/png",
+        url="https://cdn.example/a/101.png",
+        thumbnail_url="https://cdn.example/a/101_t.png",
+        size=204800,
+        width=1920,
+        height=1080,
+        folder_id=5,
+        tags=[Tag(id=3, name="hero", slug="hero")],
+        created_at=CREATED_DT,
+        updated_at=UPDATED_DT,
+        extra={"uploaded_by": {"id": 9, "name": "Ana"}},
+    )
+
+
+def test_brand_kit() -> None:
+    raw = {"id": 1, "name": "Main", "description": None, "is_default": True, "created_at": CREATED}
+    kit = structure(raw, BrandKit)
+    assert kit == BrandKit(id=1, name="Main", is_default=True, created_at=CREATED_DT)
+
+
+def test_logo() -> None:
+    raw = {
+        "id": 3,
+        "name": "Primary",
+        "url": "https://cdn.example/l/3.svg",
+        "thumbnail_url": None,
+        "mime_type": "image/svg+xml",
+        "width": 512,
+        "height": 512,
+        "brand_kit_id": 1,
+        "variant": "dark",
+    }
+    logo = structure(raw, Logo)
+    assert logo == Logo(
+        id=3,
+        name="Primary",
+        url="https://cdn.example/l/3.svg",
+        mime_type="image/svg+xml",
+        width=512,
+        height=512,
+        brand_kit_id=1,
+        extra={"variant": "dark"},
+    )
+
+
+def test_color() -> None:
+    color = structure({"id": 4, "name": "Brand red", "hex": "#E30613", "brand_kit_id": 1}, Color)
+    assert color == Color(id=4, name="Brand red", hex="#E30613", brand_kit_id=1)
+
+
+def test_access_token_bare_body() -> None:
+    raw = {"token_type": "Bearer", "expires_in": 31536000, "access_token": "eyJ0eXAi.a.b"}
+    token = structure(raw, AccessToken)
+    assert token.access_token == "eyJ0eXAi.a.b"
+    assert token.token_type == "Bearer"
+    assert token.expires_in == 31536000.0
+    assert token.extra == {}
+
+
+def test_access_token_defaults_and_extra() -> None:
+    token = structure({"access_token": "tok", "scope": "*"}, AccessToken)
+    assert token.token_type == "Bearer"
+    assert token.expires_in is None
+    assert token.extra == {"scope": "*"}
+
+
+def test_access_token_without_access_token_fails() -> None:
+    raw = {"token_type": "Bearer", "expires_in": 3600}
+    with pytest.raises(ResponseDecodeError, match="access_token") as info:
+        structure(raw, AccessToken)
+    assert info.value.data is raw
+
+
+def test_token_info_from_introspection() -> None:
+    raw = {
+        "active": True,
+        "client_id": "a1b2c3d4e5f6g7h8",
+        "user_id": None,
+        "scopes": ["profile:read", "templates:read", "assets:read"],
+        "expires_at": "2027-01-01 12:00:00",
+    }
+    info = structure(raw, TokenInfo)
+    assert info.active is True
+    assert info.client_id == "a1b2c3d4e5f6g7h8"
+    assert info.user_id is None
+    assert info.scopes == ["profile:read", "templates:read", "assets:read"]
+    assert_utc(info.expires_at, datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC))
+
+
+def test_token_info_inactive() -> None:
+    info = structure({"active": False}, TokenInfo)
+    assert info.active is False
+    assert info.expires_at is None
+
+
+def test_token_info_without_active_fails() -> None:
+    with pytest.raises(ResponseDecodeError, match="active"):
+        structure({"client_id": "x"}, TokenInfo)
+
+
+# --- structure: generic rules -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ID_MODELS)
+def test_only_id_is_required_and_others_are_none(cls: type[Any]) -> None:
+    obj = structure({"id": 1}, cls)
+    assert obj.id == 1
+    assert obj.extra == {}
+    for field in attrs.fields(cls):
+        if field.name not in ("id", "extra"):
+            assert getattr(obj, field.name) is None, field.name
+
+
+@pytest.mark.parametrize("cls", ID_MODELS)
+@pytest.mark.parametrize("ident", [1, 0, 2**40, "abc", "7", "3f2a-uuid"])
+def test_int_or_str_ids_kept_as_given(cls: type[Any], ident: int | str) -> None:
+    obj = structure({"id": ident}, cls)
+    assert obj.id == ident
+    assert type(obj.id) is type(ident)
+
+
+@pytest.mark.parametrize("cls", ID_MODELS)
+def test_missing_id_raises_with_raw_value(cls: type[Any]) -> None:
+    raw = {"name": "no id here", "whatever": [1, 2]}
+    with pytest.raises(ResponseDecodeError, match="missing field 'id'") as info:
+        structure(raw, cls, url=URL)
+    assert info.value.data is raw
+    assert info.value.url == URL
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+@pytest.mark.parametrize("cls", ID_MODELS)
+def test_unknown_fields_kept_in_extra(cls: type[Any]) -> None:
+    raw = {"id": 1, "brand_new_field": {"nested": [1, 2]}, "another": None}
+    obj = structure(raw, cls)
+    assert obj.extra == {"brand_new_field": {"nested": [1, 2]}, "another": None}
+    assert "brand_new_field" not in repr(obj)
+
+
+def test_field_called_extra_is_kept_not_lost() -> None:
+    tag = structure({"id": 1, "extra": "server's own 'extra'"}, Tag)
+    assert tag.extra == {"extra": "server's own 'extra'"}
+
+
+def test_structure_does_not_mutate_input() -> None:
+    raw = {"id": 1, "unknown": 2, "tags": [{"id": 3, "x": 4}]}
+    snapshot = {"id": 1, "unknown": 2, "tags": [{"id": 3, "x": 4}]}
+    structure(raw, Asset)
+    assert raw == snapshot
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        [],
+        [{"id": 1}],
+        "id",
+        1,
+        {"id": None},
+        {"id": 1.5},
+        {"id": True},
+        {"id": [1]},
+        {"id": {"v": 1}},
+    ],
+)
+def test_not_an_object_or_bad_id_raises(value: Any) -> None:
+    with pytest.raises(ResponseDecodeError, match="cannot decode Asset") as info:
+        structure(value, Asset)
+    assert info.value.data is value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"id": 1, "created_at": "yesterday"},
+        {"id": 1, "created_at": "2026-02-30 00:00:00"},
+        {"id": 1, "updated_at": 1712672048},
+        {"id": 1, "width": "wide"},
+        {"id": 1, "tags": [{"name": "tag without id"}]},
+        {"id": 1, "tags": "social"},
+    ],
+)
+def test_bad_field_raises_response_decode_error(raw: dict[str, Any]) -> None:
+    with pytest.raises(ResponseDecodeError) as info:
+        structure(raw, Template)
+    assert info.value.data is raw
+
+
+def test_structure_many() -> None:
+    tags = structure_many([{"id": 1}, {"id": "b", "name": "B"}], Tag, url=URL)
+    assert tags == [Tag(id=1), Tag(id="b", name="B")]
+
+
+def test_structure_many_fails_on_first_bad_item() -> None:
+    bad = {"name": "missing id"}
+    with pytest.raises(ResponseDecodeError) as info:
+        structure_many([{"id": 1}, bad, {"also": "bad"}], Tag, url=URL)
+    assert info.value.data is bad
+    assert info.value.url == URL
+
+
+@pytest.mark.parametrize(
+    ("cls", "raw", "field"),
+    [
+        (BrandKit, {"id": 1, "is_default": "0"}, "is_default"),
+        (BrandKit, {"id": 1, "is_default": "false"}, "is_default"),
+        (TokenInfo, {"active": "false"}, "active"),
+    ],
+)
+def test_false_looking_strings_are_not_true(
+    cls: type[Any], raw: dict[str, Any], field: str
+) -> None:
+    try:
+        obj = structure(raw, cls)
+    except ResponseDecodeError:
+        return
+    assert getattr(obj, field) is False
