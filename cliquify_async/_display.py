@@ -45,9 +45,7 @@ class HarvestDisplay:
             TextColumn("[bold]{task.description:<14}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn(
-                "items  {task.fields[pages]} pages  {task.fields[rate]}  ETA {task.fields[eta]}"
-            ),
+            TextColumn("{task.fields[detail]}"),
             console=console,
             disable=not console.is_terminal,
             transient=False,
@@ -78,18 +76,26 @@ class HarvestDisplay:
         rpm = self._client.requests_per_minute
         interval = 0.0 if rpm is None else 60.0 / rpm
         for name, progress in report.resources.items():
-            if name not in self._tasks:
-                self._tasks[name] = self._progress.add_task(
-                    name, total=None, pages=0, rate="", eta=""
-                )
-            self._progress.update(
-                self._tasks[name],
+            eta = _clock(eta_seconds(progress, interval, running))
+            self._row(
+                name,
                 completed=progress.items,
                 total=progress.items if progress.done else progress.total,
-                pages=progress.pages,
-                rate=f"{rate:.1f} req/s",
-                eta=_clock(eta_seconds(progress, interval, running)),
+                detail=f"items  {progress.pages} pages  {rate:.1f} req/s  ETA {eta}",
             )
+        files = report.downloads
+        if files.queued:
+            self._row(
+                "files",
+                completed=files.downloaded + files.skipped + files.failed,
+                total=files.queued,
+                detail=f"files  {files.bytes / 2**20:.1f} MiB  {files.failed} failed",
+            )
+
+    def _row(self, name: str, *, completed: int, total: int | None, detail: str) -> None:
+        if name not in self._tasks:
+            self._tasks[name] = self._progress.add_task(name, total=None, detail="")
+        self._progress.update(self._tasks[name], completed=completed, total=total, detail=detail)
 
     def summary(self, report: HarvestReport) -> Table:
         """The closing table: items and pages per resource, then the client's counters."""
