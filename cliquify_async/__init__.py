@@ -4,6 +4,7 @@ import logging
 
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
+from ._harvest import DownloadProgress, Harvester, HarvestReport, ResourceProgress
 from ._pagination import AsyncPaginator, Page, PageIterator
 from ._retry import RetryPolicy
 from ._transport import ClientStats
@@ -52,8 +53,11 @@ __all__ = [
     "Color",
     "CompanyNotFoundError",
     "ConfigurationError",
+    "DownloadProgress",
     "Endpoint",
     "Folder",
+    "HarvestReport",
+    "Harvester",
     "InactiveEnterpriseError",
     "InsufficientScopeError",
     "InvalidClientError",
@@ -64,6 +68,7 @@ __all__ = [
     "PageIterator",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResourceProgress",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",

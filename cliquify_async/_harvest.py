@@ -126,7 +126,12 @@ def file_name(asset: Mapping[str, Any]) -> str:
 
 
 class Harvester:
-    """Runs one harvest; `run()` may be called again on the same folder to resume."""
+    """Exports `resources` to `<out>/<name>.jsonl`, resuming whatever an earlier run left there.
+
+    `report = await Harvester(client, "export/").run()`. All listings run at once through the
+    client's one rate gate; with `download=True`, `download_concurrency` workers stream asset
+    files to `<out>/files/`. `on_progress` hears of every page and file.
+    """
 
     def __init__(
         self,
@@ -239,27 +244,3 @@ def _read_items(jsonl: Any, length: int) -> Sequence[Mapping[str, Any]]:
     jsonl.seek(0, os.SEEK_END)
     return [json.loads(line) for line in lines if line.strip()]
 
-
-async def harvest(
-    client: CliquifyClient,
-    out: str | os.PathLike[str],
-    *,
-    resources: Iterable[str] = RESOURCES,
-    download: bool = False,
-    download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
-    on_progress: ProgressCallback | None = None,
-) -> HarvestReport:
-    """Export `resources` to `<out>/<name>.jsonl` (resuming a previous run there).
-
-    All listings run at once through the client's one rate gate. With `download=True`,
-    asset files are streamed to `<out>/files/` by `download_concurrency` workers.
-    """
-    harvester = Harvester(
-        client,
-        out,
-        resources=resources,
-        download=download,
-        download_concurrency=download_concurrency,
-        on_progress=on_progress,
-    )
-    return await harvester.run()

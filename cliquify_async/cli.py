@@ -21,7 +21,7 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET
 from ._display import HarvestDisplay
-from ._harvest import RESOURCES, harvest
+from ._harvest import RESOURCES, Harvester
 from .sandbox import Sandbox
 
 # (exception, exit code): the first match wins, so subclasses come before their bases.
@@ -87,7 +87,7 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
     console = Console()
     async with _client(args, sandbox) as client:
         with HarvestDisplay(console, client) as display:
-            report = await harvest(
+            harvester = Harvester(
                 client,
                 out,
                 resources=args.resources,
@@ -95,6 +95,7 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
                 download_concurrency=args.concurrency,
                 on_progress=display.update,
             )
+            report = await harvester.run()
         console.print(display.summary(report))
     console.print(f"Output: {out}")
     return 1 if report.downloads.failed else 0
