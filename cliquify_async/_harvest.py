@@ -14,9 +14,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import attrs
 from attrs import define, frozen
@@ -24,7 +24,7 @@ from attrs import define, frozen
 from . import _endpoints
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
-from .errors import CliquifyError
+from .errors import CliquifyError, ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
 
@@ -43,6 +43,7 @@ RESOURCES: Final[Mapping[str, Endpoint[Any]]] = {
 STATE_DIR = ".harvest"
 FILES_DIR = "files"
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
+FILE_QUEUE_SIZE = 1000
 
 
 @frozen(kw_only=True)
@@ -97,10 +98,15 @@ def _state_path(out: Path, name: str) -> Path:
 
 def load_state(out: Path, name: str) -> ResumeState | None:
     """The saved state of `name`, or None when it was never started."""
+    path = _state_path(out, name)
     try:
-        return ResumeState(**json.loads(_state_path(out, name).read_text()))
+        return ResumeState(**json.loads(path.read_text()))
     except FileNotFoundError:
         return None
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            f"{path} is not a harvest state file; delete it to harvest {name} from the start"
+        ) from None
 
 
 def _save_state(out: Path, name: str, state: ResumeState) -> None:
@@ -154,7 +160,8 @@ class Harvester:
         self._download_concurrency = download_concurrency
         self._on_progress = on_progress
         self.report = HarvestReport(resources={name: ResourceProgress(name=name) for name in names})
-        self._files: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue()
+        # Bounded, so a listing far ahead of the downloads waits instead of filling memory.
+        self._files: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue(FILE_QUEUE_SIZE)
 
     async def run(self) -> HarvestReport:
         """Harvest every resource concurrently (one rate gate) and download files if asked."""
@@ -168,7 +175,7 @@ class Harvester:
                     group.create_task(self._download_worker())
                 await asyncio.wait([group.create_task(self._harvest(n)) for n in self._names])
                 for _ in range(workers):
-                    self._files.put_nowait(None)
+                    await self._files.put(None)
         except BaseExceptionGroup as failed:
             # The first failure cancelled the rest; raise it as itself, not wrapped in a group.
             raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to its members
@@ -181,7 +188,7 @@ class Harvester:
         with path.open("a+b") as jsonl:
             jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
             if name == "assets" and self._download:
-                self._queue_files(_read_items(jsonl, state.bytes))
+                await self._queue_files(_read_items(jsonl, state.bytes))
             progress.items, progress.pages = state.items, state.pages
             progress.resumed, progress.done = state.pages > 0, state.done
             self._notify()
@@ -204,18 +211,18 @@ class Harvester:
                 )
                 _save_state(self._out, name, state)
                 if name == "assets" and self._download:
-                    self._queue_files(page.raw)
+                    await self._queue_files(page.raw)
                 progress.items, progress.pages = state.items, state.pages
                 progress.total, progress.last_page = page.total, page.last_page
                 self._notify()
         progress.done = True
         self._notify()
 
-    def _queue_files(self, items: Iterable[Mapping[str, Any]]) -> None:
+    async def _queue_files(self, items: Iterable[Mapping[str, Any]]) -> None:
         for item in items:
             if item.get("url"):
-                self._files.put_nowait(item)
                 self.report.downloads.queued += 1
+                await self._files.put(item)
 
     async def _download_worker(self) -> None:
         downloads = self.report.downloads
@@ -237,10 +244,11 @@ class Harvester:
             self._on_progress(self.report)
 
 
-def _read_items(jsonl: Any, length: int) -> Sequence[Mapping[str, Any]]:
-    """The items already in a JSONL file (its first `length` bytes), to queue their files."""
+def _read_items(jsonl: BinaryIO, length: int) -> Iterator[Mapping[str, Any]]:
+    """The items in the first `length` bytes of a JSONL file, one line at a time."""
     jsonl.seek(0)
-    lines = jsonl.read(length).splitlines()
+    while jsonl.tell() < length and (line := jsonl.readline()):
+        if line.strip():
+            yield json.loads(line)
     jsonl.seek(0, os.SEEK_END)
-    return [json.loads(line) for line in lines if line.strip()]
 
