@@ -251,4 +251,3 @@ def _read_items(jsonl: BinaryIO, length: int) -> Iterator[Mapping[str, Any]]:
         if line.strip():
             yield json.loads(line)
     jsonl.seek(0, os.SEEK_END)
-
