@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from .errors import ClientClosedError
 from .models import AccessToken
 
 # Renew this long before expiry (capped at a tenth of the lifetime for short-lived tokens).
@@ -35,6 +36,7 @@ class TokenManager:
         self._token: AccessToken | None = None
         self._renew_at = 0.0
         self._inflight: asyncio.Task[AccessToken] | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         state = "fresh" if self.current is not None else "none"
@@ -52,10 +54,19 @@ class TokenManager:
         token = self.current
         if token is not None:
             return token
+        if self._closed:
+            raise ClientClosedError("this CliquifyClient is closed; create a new one")
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.ensure_future(self._renew())
             self._inflight.add_done_callback(_mark_retrieved)
-        return await asyncio.shield(self._inflight)
+        inflight = self._inflight
+        try:
+            return await asyncio.shield(inflight)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._closed and inflight.cancelled() and not (current and current.cancelling()):
+                raise ClientClosedError("the client was closed while fetching a token") from None
+            raise
 
     def invalidate(self, failed: AccessToken) -> None:
         """Drop the cached token if it is still `failed`; a newer token survives a late 401."""
@@ -68,7 +79,9 @@ class TokenManager:
             self._token = None
 
     async def aclose(self) -> None:
-        """Cancel a fetch nobody needs any more (the client is closing)."""
+        """Cancel a fetch nobody needs any more (the client is closing); callers get
+        ClientClosedError rather than a CancelledError of their own."""
+        self._closed = True
         if self._inflight is not None and not self._inflight.done():
             self._inflight.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

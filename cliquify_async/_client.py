@@ -14,11 +14,10 @@ from yarl import URL
 
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
-from ._pages import QueryValue, encode_query
 from ._pagination import AsyncPaginator
+from ._protocol import QueryValue, encode_query
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
-from .errors import ClientClosedError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 
 T = TypeVar("T")
@@ -95,6 +94,11 @@ class CliquifyClient:
         return self._transport.config.base_url
 
     @property
+    def client_id(self) -> str:
+        """The OAuth client id (not a secret; introspection shows it too)."""
+        return self._transport.config.client_id
+
+    @property
     def requests_per_minute(self) -> float | None:
         """The rate gate's pace for /api/* requests; None when the gate is off."""
         return self._transport.gate.requests_per_minute
@@ -115,14 +119,14 @@ class CliquifyClient:
         if isinstance(max_retries, RetryPolicy):
             clone._retry = max_retries
         elif max_retries is not None:
-            clone._retry = attrs.evolve(self._transport.retry, max_retries=max_retries)
+            base = self._retry or self._transport.retry
+            clone._retry = attrs.evolve(base, max_retries=max_retries)
         clone._bind_resources()
         return clone
 
     def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]:
         """A paginator over any list endpoint; the resource methods are built on this."""
-        if self.closed:
-            raise ClientClosedError("this CliquifyClient is closed; create a new one")
+        self._transport.check_open()
         query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
         return AsyncPaginator(self._transport, endpoint, url, retry=self._retry)

@@ -7,7 +7,7 @@ may answer with is recognised here by its keys, per response, with no configurat
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from attrs import frozen
@@ -19,8 +19,6 @@ from .errors import ResponseDecodeError, UntrustedURLError
 logger = logging.getLogger("cliquify_async")
 
 Shape = Literal["resource", "cursor_resource", "flat", "simple", "cursor", "data", "bare"]
-
-QueryValue = str | int | float | bool | Iterable[str | int | float] | None
 
 
 @frozen(kw_only=True)
@@ -144,23 +142,3 @@ def trusted(next_url: URL, current: URL, base: URL) -> URL:
         f"the next-page link leaves the API ({next_url.origin()}{next_url.path}); not following",
         url=str(next_url),
     )
-
-
-def encode_query(filters: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
-    """Filters as query pairs: None dropped, booleans as 1/0, sequences as Laravel `key[]`."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if isinstance(value, str | int | float):
-            pairs.append((key, _query_text(value)))
-        else:
-            pairs.extend((f"{key}[]", _query_text(item)) for item in value)
-    return pairs
-
-
-def _query_text(value: str | int | float) -> str:
-    """One query value as Laravel reads it: booleans as 1/0."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)

@@ -8,6 +8,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+import attrs
 from attrs import field, frozen
 from yarl import URL
 
@@ -72,6 +73,8 @@ class AsyncPaginator(Generic[T]):
         self._requested: set[URL] = set()
         self._buffer: deque[T] = deque()
         self._lock = asyncio.Lock()
+        self._closed = False
+        self._last: Page[T] | None = None
         self.pages_fetched = 0
 
     def __repr__(self) -> str:
@@ -125,7 +128,8 @@ class AsyncPaginator(Generic[T]):
         return items
 
     async def aclose(self) -> None:
-        """Stop the listing: later iteration ends at once. Nothing stays open between pages."""
+        """Stop the listing: later iteration ends at once, even past a fetch in flight."""
+        self._closed = True
         self._next = None
         self._buffer.clear()
 
@@ -143,9 +147,11 @@ class AsyncPaginator(Generic[T]):
     async def _fetch_next(self) -> Page[T] | None:
         """Fetch the page at the current position and advance; state moves only on success."""
         url = self._next
-        if url is None:
+        if url is None or self._closed:
             return None
         body = await self._transport.get_json(url, retry=self._retry)
+        if self._closed:
+            return None
         info = read_page(body, url=str(url))
         items = structure_many(info.items, self._endpoint.model, url=str(url))
         following = next_page_url(info, url)
@@ -157,7 +163,7 @@ class AsyncPaginator(Generic[T]):
         self._requested.add(url)
         self._next = following
         self.pages_fetched += 1
-        return Page(
+        self._last = Page(
             items=items,
             number=info.number,
             per_page=info.per_page,
@@ -167,6 +173,16 @@ class AsyncPaginator(Generic[T]):
             shape=info.shape,
             raw=info.items,
         )
+        return self._last
+
+    def _take_buffered(self) -> Page[T] | None:
+        """The rest of a page that item iteration had started, as a page of its own."""
+        if not self._buffer or self._last is None:
+            return None
+        rest = list(self._buffer)
+        self._buffer.clear()
+        raw = self._last.raw[len(self._last.raw) - len(rest) :]
+        return attrs.evolve(self._last, items=rest, raw=raw)
 
 
 class PageIterator(Generic[T]):
@@ -181,7 +197,7 @@ class PageIterator(Generic[T]):
     async def __anext__(self) -> Page[T]:
         paginator = self._paginator
         async with paginator._lock:
-            page = await paginator._fetch_next()
+            page = paginator._take_buffered() or await paginator._fetch_next()
         if page is None:
             raise StopAsyncIteration
         return page

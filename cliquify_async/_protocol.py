@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -25,6 +27,9 @@ DEFAULT_HEADERS: Final[Mapping[str, str]] = {
 
 # Statuses worth another attempt; everything else is the caller's problem.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+QueryValue = str | int | float | bool | Iterable[str | int | float] | None
+"""What a keyword filter may be: a scalar, or a sequence sent as Laravel's `key[]`."""
 
 _BY_STATUS: Final[Mapping[int, type[errors.APIStatusError]]] = {
     400: errors.BadRequestError,
@@ -69,6 +74,20 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(seconds, 0.0)
 
 
+def retry_after_from(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The server's wait from Retry-After, else from Laravel's X-RateLimit-Reset (unix time)."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    if wait is not None:
+        return wait
+    try:
+        reset = float(headers.get("X-RateLimit-Reset", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(reset):
+        return None
+    return max(reset - (time.time() if now is None else now), 0.0)
+
+
 def decode_json(text: str) -> Any:
     """Parse JSON, or return None when the text is empty or not JSON at all."""
     if not text.strip():
@@ -77,6 +96,9 @@ def decode_json(text: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None
+
+
+_HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def _normalise(message: str) -> str:
@@ -106,14 +128,19 @@ def _message_and_code(body: Any, status: int, text: str) -> tuple[str, str | Non
             message = body["message"]
         if isinstance(body.get("code"), str):
             code = body["code"]
+        # OAuth error codes sit in `details.error` (documented) or, from Passport, in `error`.
         details = body.get("details")
-        if code is None and isinstance(details, Mapping) and isinstance(details.get("error"), str):
-            code = details["error"]
+        for holder in (details, body):
+            error = holder.get("error") if isinstance(holder, Mapping) else None
+            if code is None and isinstance(error, str):
+                code = error
         if message is None:
             field_errors = _validation_errors(body).values()
             message = next((messages[0] for messages in field_errors if messages), None)
     if message is None:
-        message = text.strip().splitlines()[0][:200] if text.strip() else f"HTTP {status}"
+        title = _HTML_TITLE.search(text)
+        shown = title.group(1) if title else text
+        message = errors.excerpt(shown) if shown.strip() else f"HTTP {status}"
     return message, code
 
 
@@ -147,7 +174,7 @@ def error_for_response(
         fields = _validation_errors(body) if isinstance(body, Mapping) else {}
         return cls(message, errors=fields, **common)
     if issubclass(cls, errors.RateLimitError):
-        return cls(message, retry_after=parse_retry_after(headers.get("Retry-After")), **common)
+        return cls(message, retry_after=retry_after_from(headers), **common)
     return cls(message, **common)
 
 
@@ -156,3 +183,23 @@ def unwrap(body: Any, key: str) -> Any:
     if isinstance(body, Mapping) and isinstance(body.get(key), Mapping):
         return body[key]
     return body
+
+
+def encode_query(filters: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
+    """Filters as query pairs: None dropped, booleans as 1/0, sequences as Laravel `key[]`."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, str | int | float):
+            pairs.append((key, _query_text(value)))
+        else:
+            pairs.extend((f"{key}[]", _query_text(item)) for item in value)
+    return pairs
+
+
+def _query_text(value: str | int | float) -> str:
+    """One query value as Laravel reads it: booleans as 1/0."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

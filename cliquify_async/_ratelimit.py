@@ -44,13 +44,20 @@ class RateGate:
             return False
 
     async def acquire(self) -> None:
-        """Wait for the cool-down to pass and for a permit; cancellation leaves no trace."""
-        await self._wait_cool_down()
-        if self.requests_per_minute is not None:
+        """Wait for the cool-down to pass and for a permit; cancellation leaves no trace.
+
+        A permit granted while a cool-down is on is given up and a fresh one taken after it,
+        so the tasks that queued during a cool-down leave at the pace, not in one burst.
+        """
+        while True:
+            await self._wait_cool_down()
+            if self.requests_per_minute is None:
+                return
             if self._limiter is None:
                 self._limiter = AsyncLimiter(1, self.interval)
             await self._limiter.acquire()
-            await self._wait_cool_down()  # a 429 may have arrived while we queued
+            if not self.cooling_down:
+                return
 
     def cool_down(self, seconds: float) -> None:
         """Hold every request of this client back for `seconds` (from a 429's Retry-After)."""

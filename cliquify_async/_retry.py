@@ -11,7 +11,7 @@ import backoff
 from attrs import frozen
 
 from . import errors
-from ._protocol import RETRYABLE_STATUSES, parse_retry_after
+from ._protocol import RETRYABLE_STATUSES, retry_after_from
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,7 +29,7 @@ def is_retryable(exc: BaseException) -> bool:
 def server_wait(exc: BaseException) -> float | None:
     """The wait a retryable error response asked for with Retry-After, if any."""
     if isinstance(exc, errors.APIStatusError) and exc.status in RETRYABLE_STATUSES:
-        return parse_retry_after(exc.headers.get("Retry-After"))
+        return retry_after_from(exc.headers)
     return None
 
 

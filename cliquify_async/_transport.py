@@ -8,13 +8,11 @@ out of the timeout and counts the replay against the budget.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import aiohttp
 from attrs import define
@@ -24,53 +22,18 @@ from . import errors
 from ._auth import TokenManager
 from ._config import ClientConfig, same_origin
 from ._convert import structure
+from ._endpoints import TOKEN_PATH
 from ._protocol import DEFAULT_HEADERS, error_for_response, unwrap
 from ._ratelimit import RateGate
+from ._readers import R, Reader, read_json, save_to
 from ._retry import RetryPolicy
 from .models import AccessToken
 
 logger = logging.getLogger("cliquify_async")
 
-TOKEN_PATH = "/oauth/access-token"  # noqa: S105 - a path, not a secret
-
 State = Literal["unopened", "open", "closed"]
 
-
-R = TypeVar("R")
-Reader = Callable[[aiohttp.ClientResponse], Awaitable[R]]
-"""Reads a successful response into a result (JSON, a file on disk)."""
-
-DOWNLOAD_CHUNK = 64 * 1024
-
-
-async def read_json(response: aiohttp.ClientResponse) -> Any:
-    """The whole body as JSON, or ResponseDecodeError keeping the text."""
-    raw = await response.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise errors.ResponseDecodeError(
-            "the response body is not JSON",
-            text=raw.decode("utf-8", "replace"),
-            status=response.status,
-            url=str(response.url),
-        ) from exc
-
-
-async def save_to(dest: Path, response: aiohttp.ClientResponse) -> int:
-    """Stream the body to `dest` through a temporary name, so `dest` only ever appears whole."""
-    partial_file = dest.with_name(dest.name + ".part")
-    written = 0
-    try:
-        with partial_file.open("wb") as out:
-            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
-                out.write(chunk)
-                written += len(chunk)
-        partial_file.replace(dest)
-    except BaseException:
-        partial_file.unlink(missing_ok=True)
-        raise
-    return written
+_FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*"}
 
 
 @define
@@ -85,6 +48,16 @@ class ClientStats:
     """429 responses received."""
     auth_replays: int = 0
     """Requests replayed once with a new token after a 401."""
+
+
+def download_timeout(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+    """A file may take any time in all; only connecting and each read are bounded."""
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=timeout.connect,
+        sock_connect=timeout.sock_connect,
+        sock_read=timeout.sock_read or timeout.total,
+    )
 
 
 class Transport:
@@ -111,16 +84,18 @@ class Transport:
         self._trace_configs = trace_configs
         self.state: State = "unopened"
 
-    def open(self) -> aiohttp.ClientSession:
-        """The session, created in the running loop on first use; refuses after close."""
+    def check_open(self) -> None:
+        """Raise ClientClosedError once the client (or a session given to it) is closed."""
         if self.state == "closed":
             raise errors.ClientClosedError("this CliquifyClient is closed; create a new one")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout, trace_configs=self._trace_configs
-            )
-        elif self._session.closed:
+        if self._session is not None and self._session.closed:
             raise errors.ClientClosedError("the aiohttp session given to CliquifyClient is closed")
+
+    def open(self) -> aiohttp.ClientSession:
+        """The session, created in the running loop on first use; refuses after close."""
+        self.check_open()
+        if self._session is None:
+            self._session = aiohttp.ClientSession(trace_configs=self._trace_configs)
         self.state = "open"
         return self._session
 
@@ -141,36 +116,39 @@ class Transport:
 
     async def get_json(self, url: URL, *, retry: RetryPolicy | None = None) -> Any:
         """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay."""
-        return await self._api(url, read_json, retry)
+        return await self._api(url, read_json, retry or self.retry)
 
     async def download(self, url: URL, dest: Path, *, retry: RetryPolicy | None = None) -> int:
         """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs."""
         save = partial(save_to, dest)
+        policy = retry or self.retry
         if self.is_api(url):
-            return await self._api(url, save, retry)
-        send = (retry or self.retry).wrap(self._send, on_retry=self._count_retry)
-        return await send("GET", url, read=save, follow_redirects=True)
+            return await self._api(url, save, policy)
+        send = policy.wrap(self._send, on_retry=self._count_retry)
+        return await send("GET", url, read=save, file=True)
 
-    async def post_oauth(self, path: str, body: dict[str, Any]) -> Any:
+    async def post_oauth(
+        self, path: str, body: dict[str, Any], *, retry: RetryPolicy | None = None
+    ) -> Any:
         """POST JSON to an /oauth/* helper: no gate, no bearer token, retried like the rest."""
-        send = self.retry.wrap(self._send, on_retry=self._count_retry)
+        send = (retry or self.retry).wrap(self._send, on_retry=self._count_retry)
         return await send("POST", self.config.url(path), read=read_json, json_body=body)
 
-    async def _api(self, url: URL, read: Reader[R], retry: RetryPolicy | None) -> R:
+    async def _api(self, url: URL, read: Reader[R], policy: RetryPolicy) -> R:
         if not self.is_api(url):
             raise errors.UntrustedURLError(
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
                 url=str(url),
             )
-        send = (retry or self.retry).wrap(self._send_api, on_retry=self._count_retry)
+        send = policy.wrap(self._send_api, on_retry=self._count_retry)
         token = await self.tokens.get()
         try:
-            return await send(url, token, read)
+            return await send(url, token, read, policy.max_retry_after)
         except errors.AuthenticationError:
             self.tokens.invalidate(token)
             self.stats.auth_replays += 1
             logger.info("401 from %s: replaying once with a new token", url.path)
-            return await send(url, await self.tokens.get(), read)
+            return await send(url, await self.tokens.get(), read, policy.max_retry_after)
 
     async def _fetch_token(self) -> AccessToken:
         body = {
@@ -178,19 +156,29 @@ class Transport:
             "client_id": self.config.client_id,
             "client_secret": self.config.client_secret.reveal(),
         }
-        url = self.config.url(TOKEN_PATH)
         data = await self.post_oauth(TOKEN_PATH, body)
-        token = structure(unwrap(data, "token"), AccessToken, url=str(url))
+        try:
+            token = structure(unwrap(data, "token"), AccessToken)
+        except errors.ResponseDecodeError:
+            # The body may hold the token itself: keep it out of the exception entirely.
+            raise errors.ResponseDecodeError(
+                "the token response is not the documented shape",
+                url=str(self.config.url(TOKEN_PATH)),
+            ) from None
         logger.info("obtained an access token (expires in %s s)", token.expires_in)
         return token
 
-    async def _send_api(self, url: URL, token: AccessToken, read: Reader[R]) -> R:
+    async def _send_api(
+        self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float
+    ) -> R:
         await self.gate.acquire()
         try:
             return await self._send("GET", url, read=read, bearer=token.access_token)
         except errors.RateLimitError as exc:
             self.stats.rate_limited += 1
-            if exc.retry_after is not None:
+            # A wait beyond the retry cap is the caller's to decide on: it gets the error
+            # with retry_after, and the client is not silently frozen for that long.
+            if exc.retry_after is not None and exc.retry_after <= max_cool_down:
                 self.gate.cool_down(exc.retry_after)
             raise
 
@@ -202,11 +190,15 @@ class Transport:
         read: Reader[R],
         json_body: dict[str, Any] | None = None,
         bearer: str | None = None,
-        follow_redirects: bool = False,
+        file: bool = False,
     ) -> R:
-        """One attempt: send, then `read` a success or raise the typed error for a failure."""
+        """One attempt: send, then `read` a success or raise the typed error for a failure.
+
+        API calls never follow redirects (a Laravel redirect means a login page, and the
+        token must not follow it); a file may be redirected to its storage.
+        """
         session = self.open()
-        headers = dict(DEFAULT_HEADERS)
+        headers = dict(_FILE_HEADERS if file else DEFAULT_HEADERS)
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
             self.stats.requests += 1
@@ -215,7 +207,12 @@ class Transport:
         started = time.monotonic()
         try:
             async with session.request(
-                method, url, json=json_body, headers=headers, allow_redirects=follow_redirects
+                method,
+                url,
+                json=json_body,
+                headers=headers,
+                allow_redirects=file,
+                timeout=download_timeout(self.timeout) if file else self.timeout,
             ) as response:
                 logger.debug(
                     "%s %s -> %d (%.3f s)",

@@ -62,7 +62,7 @@ __all__ = [
 _EXCERPT_CHARS = 200
 
 
-def _excerpt(text: str) -> str:
+def excerpt(text: str) -> str:
     """Shorten a body for an exception message; the full text stays on the exception."""
     text = " ".join(text.split())
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "..."
@@ -117,7 +117,7 @@ class ResponseDecodeError(CliquifyError):
         url: str | None = None,
     ) -> None:
         where = f" ({status} {url})" if url else ""
-        shown = f": {_excerpt(text)!r}" if text else ""
+        shown = f": {excerpt(text)!r}" if text else ""
         super().__init__(f"{reason}{where}{shown}")
         self.reason = reason
         self.text = text

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from .._convert import structure
+from .._endpoints import INTROSPECT_PATH, REVOKE_PATH
 from .._protocol import unwrap
+from ..errors import InvalidTokenError, TokenNotFoundError
 from ..models import AccessToken, TokenInfo
 from ._base import Resource
-
-INTROSPECT_PATH = "/oauth/introspect"
-REVOKE_PATH = "/oauth/revoke"
 
 
 class Auth(Resource):
@@ -16,7 +15,7 @@ class Auth(Resource):
 
     async def token(self) -> AccessToken:
         """The cached access token, fetched (once, however many tasks ask) when needed."""
-        return await self._client._transport.tokens.get()
+        return await self._transport.tokens.get()
 
     async def introspect(self, token: str | AccessToken | None = None) -> TokenInfo:
         """What the server knows of `token` (default: the client's own).
@@ -24,17 +23,24 @@ class Auth(Resource):
         Raises InvalidTokenError for an unknown or expired token.
         """
         value = await self._value(token)
-        data = await self._client._transport.post_oauth(INTROSPECT_PATH, {"token": value})
+        body = {"token": value}
+        data = await self._transport.post_oauth(INTROSPECT_PATH, body, retry=self._retry)
         return structure(unwrap(data, "data"), TokenInfo, url=INTROSPECT_PATH)
 
     async def revoke(self, token: str | AccessToken | None = None) -> None:
         """Revoke `token` (default: the client's own, which the next call then replaces).
 
-        Raises InvalidTokenError or TokenNotFoundError when the server does not know it.
+        Raises InvalidTokenError or TokenNotFoundError when the server does not know it;
+        either way the client stops using that token. After any other failure it keeps it,
+        since the server may still honour it.
         """
         value = await self._value(token)
-        self._client._transport.tokens.discard_if(value)
-        await self._client._transport.post_oauth(REVOKE_PATH, {"token": value})
+        try:
+            await self._transport.post_oauth(REVOKE_PATH, {"token": value}, retry=self._retry)
+        except (InvalidTokenError, TokenNotFoundError):
+            self._transport.tokens.discard_if(value)
+            raise
+        self._transport.tokens.discard_if(value)
 
     async def _value(self, token: str | AccessToken | None) -> str:
         if token is None:

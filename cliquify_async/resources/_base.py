@@ -1,27 +1,38 @@
-"""What every resource namespace shares: a handle on its client and one way to list."""
+"""What every resource namespace shares: its client's pipeline and one way to list."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
 from .._endpoints import Endpoint
-from .._pages import QueryValue
 from .._pagination import AsyncPaginator
+from .._protocol import QueryValue
 
 if TYPE_CHECKING:
     from .._client import CliquifyClient
+    from .._retry import RetryPolicy
+    from .._transport import Transport
 
 T = TypeVar("T")
 
 
 class Resource:
-    """A namespace of calls such as `client.assets`; holds nothing but its client."""
+    """A namespace of calls such as `client.assets`, bound to one client (or its with_options)."""
 
     def __init__(self, client: CliquifyClient) -> None:
         self._client = client
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    @property
+    def _transport(self) -> Transport:
+        return self._client._transport
+
+    @property
+    def _retry(self) -> RetryPolicy | None:
+        """The per-call retry policy of `with_options`, or None for the client's own."""
+        return self._client._retry
 
     def _list(self, endpoint: Endpoint[T], filters: dict[str, QueryValue]) -> AsyncPaginator[T]:
         return self._client.paginate(endpoint, **filters)

@@ -185,3 +185,17 @@ async def test_the_token_endpoint_failing_fails_every_waiter_with_one_request_pe
     # The next call recovers.
     assert len(await client.folders.list().collect()) == len(sandbox.items("/api/folders"))
     assert sandbox.stats.token_requests == 4
+
+
+async def test_a_failed_revoke_keeps_the_token_the_server_still_honours(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    client = make_client(sandbox, max_retries=0)
+    first = await client.auth.token()
+    sandbox.faults.add(Fault.status(500), path="/oauth/revoke", times=1)
+
+    with pytest.raises(ServerError):
+        await client.auth.revoke()
+
+    assert (await client.auth.token()).access_token == first.access_token
+    assert sandbox.stats.token_requests == 1

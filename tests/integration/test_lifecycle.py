@@ -107,3 +107,29 @@ async def test_cancelled_waiters_do_not_cancel_the_shared_token_fetch(
 
     assert len(folders) == len(sandbox.items("/api/folders"))
     assert sandbox.stats.token_requests == 1
+
+
+async def test_closing_during_a_token_fetch_gives_waiters_client_closed(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    sandbox.faults.add(Fault.slow(2.0), path="/oauth/access-token", times=1)
+    waiters = [asyncio.create_task(client.folders.list().collect()) for _ in range(5)]
+    await asyncio.sleep(0.2)
+
+    await client.aclose()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+
+    assert all(isinstance(result, ClientClosedError) for result in results)
+
+
+async def test_a_callers_session_still_gets_the_clients_timeout(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    from cliquify_async import APITimeoutError
+
+    async with aiohttp.ClientSession() as session:
+        client = make_client(sandbox, session=session, timeout=0.2, max_retries=0)
+        sandbox.faults.add(Fault.slow(1.5), path="/api/folders", times=1)
+        with pytest.raises(APITimeoutError):
+            await client.folders.list().collect()
+        await client.aclose()

@@ -168,3 +168,32 @@ async def test_break_then_aclose_ends_the_listing(sandbox: Sandbox, client: Cliq
     assert paginator.next_token is None
     assert [a async for a in paginator] == []
     assert requests_to(sandbox, "/api/assets") == 1
+
+
+async def test_aclose_ends_the_listing_even_with_a_fetch_in_flight(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    from cliquify_async.sandbox import Fault
+
+    sandbox.faults.add(Fault.slow(0.3), path="/api/assets", times=1)
+    paginator = client.assets.list(per_page=10)
+    first = asyncio.create_task(paginator.__anext__())
+    await asyncio.sleep(0.1)
+    await paginator.aclose()
+
+    with pytest.raises(StopAsyncIteration):
+        await first
+    assert [asset async for asset in paginator] == []
+
+
+async def test_pages_after_items_start_with_the_rest_of_the_current_page(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    paginator = client.assets.list(per_page=10)
+    first = await paginator.__anext__()
+    pages = [page async for page in paginator.pages()]
+
+    ids = [first.id] + [asset.id for page in pages for asset in page.items]
+    assert ids == [raw["id"] for raw in sandbox.items("/api/assets")]
+    assert len(pages[0].items) == len(pages[0].raw) == 9
+    assert pages[0].raw[0]["id"] == pages[0].items[0].id

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from cliquify_async import CliquifyClient
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
@@ -94,3 +96,36 @@ async def test_a_fixed_window_server_is_never_exceeded_by_the_gate(
 
     assert len(assets) == len(sandbox.items("/api/assets"))
     assert sandbox.stats.max_in_window() <= 8
+
+
+async def test_the_end_of_a_cool_down_is_paced_not_a_burst(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    client = make_client(sandbox, requests_per_minute=1200)  # one request every 0.05 s
+    await client.auth.token()
+    sandbox.faults.add(Fault.status(429, retry_after=0.5), path="/api/tags", times=1)
+
+    # Twenty tasks queue at the gate while the first one's 429 cools everyone down.
+    await asyncio.gather(
+        *(client.templates.tags(per_page=1).pages().__anext__() for _ in range(20))
+    )
+
+    limited_at = next(r.time for r in sandbox.stats.requests if r.status == 429)
+    after = [t for t in api_arrivals(sandbox) if t > limited_at]
+    assert len(after) == 20
+    assert after[0] - limited_at >= 0.5 - SLACK
+    assert all(b - a >= 0.05 - SLACK for a, b in itertools.pairwise(after))
+
+
+async def test_a_retry_after_beyond_the_cap_does_not_freeze_the_client(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    from cliquify_async import RateLimitError
+
+    sandbox.faults.add(Fault.status(429, retry_after=3600), path="/api/tags", times=1)
+    with pytest.raises(RateLimitError):
+        await client.templates.tags().collect()
+
+    folders = await asyncio.wait_for(client.folders.list().collect(), timeout=5)
+
+    assert len(folders) == len(sandbox.items("/api/folders"))

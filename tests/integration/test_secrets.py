@@ -77,3 +77,22 @@ async def test_a_next_page_link_to_the_same_path_elsewhere_is_fetched_from_the_a
     second = [r for r in sandbox.stats.requests if r.path == "/api/folders"][1]
     assert second.query["page"] == "2"
     assert folders[0].id == 1
+
+
+async def test_a_broken_token_response_does_not_put_the_token_in_the_error(
+    sandbox: Sandbox, client: CliquifyClient
+) -> None:
+    from cliquify_async import ResponseDecodeError
+
+    secret = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.c2lnbmF0dXJl"
+    torn = '{"success": true, "token": {"token_type": "Bearer", "access_token": "' + secret
+    sandbox.faults.add(Fault.status(200, body=torn), path="/oauth/access-token", times=1)
+    sandbox.faults.add(Fault.body({"token": {"nope": secret}}), path="/oauth/access-token")
+
+    for _ in range(2):
+        with pytest.raises(ResponseDecodeError) as caught:
+            await client.auth.token()
+        for text in (str(caught.value), repr(caught.value), caught.value.text):
+            assert secret not in text
+            assert "eyJzdWIi" not in text
+        assert caught.value.data is None or secret not in repr(caught.value.data)

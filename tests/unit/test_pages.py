@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from cliquify_async._pages import PageInfo, encode_query, next_page_url, read_page, trusted
+from cliquify_async._pages import PageInfo, next_page_url, read_page, trusted
+from cliquify_async._protocol import encode_query
 from cliquify_async.errors import ResponseDecodeError, UntrustedURLError
 
 BASE = URL("https://oauth.cliquify.me")

@@ -16,8 +16,10 @@ from cliquify_async._protocol import (
     decode_json,
     error_for_response,
     parse_retry_after,
+    retry_after_from,
     unwrap,
 )
+from cliquify_async._readers import redact
 
 URL = "https://oauth.cliquify.me/api/assets"
 NOW = datetime(2026, 4, 9, 14, 0, 0, tzinfo=UTC)
@@ -372,21 +374,21 @@ def test_5xx_html_body_keeps_text(status: int) -> None:
     assert type(exc) is errors.ServerError
     assert exc.status == status
     assert exc.body == html
-    assert exc.message == "<html>"
+    assert exc.message == "502 Bad Gateway"  # the page's title
     assert exc.code is None
 
 
-def test_5xx_plain_text_first_line_is_message() -> None:
+def test_5xx_plain_text_is_the_message_on_one_line() -> None:
     exc = make_error(503, "  Service Unavailable\nretry later\n")
     assert type(exc) is errors.ServerError
-    assert exc.message == "Service Unavailable"
+    assert exc.message == "Service Unavailable retry later"
     assert exc.body == "  Service Unavailable\nretry later\n"
 
 
 def test_long_text_message_is_truncated_but_body_kept() -> None:
     text = "x" * 1000
     exc = make_error(500, text)
-    assert exc.message == "x" * 200
+    assert exc.message == "x" * 200 + "..."
     assert exc.body == text
 
 
@@ -511,3 +513,33 @@ def test_unwrap_introspect_data() -> None:
 )
 def test_unwrap_without_object_under_key_returns_body(body: Any) -> None:
     assert unwrap(body, "data") is body
+
+
+# --- alternatives the contract allows ------------------------------------------------------
+
+
+def test_passports_own_invalid_client_body_is_invalid_client() -> None:
+    body = {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed",
+        "message": "Client authentication failed",
+    }
+    exc = make_error(401, body)
+    assert type(exc) is errors.InvalidClientError
+    assert exc.code == "invalid_client"
+
+
+def test_a_429_without_retry_after_waits_until_x_ratelimit_reset() -> None:
+    assert retry_after_from({"X-RateLimit-Reset": "1000030"}, now=1000000.0) == 30.0
+    assert retry_after_from({"X-RateLimit-Reset": "999990"}, now=1000000.0) == 0.0
+    assert retry_after_from({"Retry-After": "5", "X-RateLimit-Reset": "1000030"}, now=0) == 5.0
+    assert retry_after_from({"X-RateLimit-Reset": "soon"}) is None
+    assert retry_after_from({}) is None
+
+
+def test_redact_masks_token_values_and_jwts() -> None:
+    text = '{"access_token":"abc123","token":"t-1","client_secret":"s3","other":"keep"} eyJa.eyJb.c'
+    redacted = redact(text)
+    for secret in ("abc123", "t-1", "s3", "eyJa.eyJb.c"):
+        assert secret not in redacted
+    assert '"other":"keep"' in redacted
