@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -15,6 +16,8 @@ from . import models
 from .errors import ResponseDecodeError
 
 T = TypeVar("T")
+
+logger = logging.getLogger("cliquify_async")
 
 _MODELS: tuple[type[Any], ...] = (
     models.AccessToken,
@@ -56,21 +59,85 @@ def parse_bool(value: object) -> bool:
     raise TypeError(f"expected a boolean, got {value!r}")
 
 
+def parse_int(value: object) -> int:
+    """An integer from a JSON integer, a whole float, or a decimal string; anything else fails.
+
+    cattrs alone would call int(), which silently truncates 640.5 to 640.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.removeprefix("-").isdecimal():
+        return int(text)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def parse_str(value: object) -> str:
+    """A string, or a number written as one (an id or a size sent as a number is still text)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
 def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any], Any]:
-    """A structure hook for `cls` that moves the keys it does not name into `extra`."""
+    """A structure hook for `cls` that keeps what it cannot use in `extra` instead of failing.
+
+    Keys the model does not name go to `extra`. The field types are assumed too, so a known
+    field whose value does not fit (tags as strings, a size like "12 KB") is also moved to
+    `extra`, leaving the field None, and one warning per model and field says so. Only a
+    missing or unusable `id` (or another required field) fails the item.
+    """
     named = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
+    types = {a.name: a.type for a in attrs.fields(cls)}
+    required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
     structure_known = make_dict_structure_fn(cls, converter)
+
+    def salvage(known: dict[str, Any], unknown: dict[str, Any]) -> Any:
+        kept: dict[str, Any] = {}
+        for name, raw in known.items():
+            try:
+                kept[name] = converter.structure(raw, types[name])
+            except Exception as exc:
+                if name == "id":
+                    raise
+                unknown[name] = raw
+                _warn_once(cls, name, exc)
+        for name in required:
+            if name not in kept:
+                raise KeyError(name)
+        return cls(**kept, extra=unknown)
 
     def structure(value: Any, _: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
         known = {k: v for k, v in value.items() if k in named}
         unknown = {k: v for k, v in value.items() if k not in named}
-        if unknown:
-            known["extra"] = unknown
-        return structure_known(known, cls)
+        try:
+            return structure_known({**known, "extra": unknown}, cls)
+        except Exception:
+            return salvage(known, unknown)
 
     return structure
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(cls: type[Any], field: str, exc: Exception) -> None:
+    """Say once per model and field that the server sent a value the model cannot hold."""
+    if (cls.__name__, field) not in _warned:
+        _warned.add((cls.__name__, field))
+        logger.warning(
+            "%s.%s: the server sent a value the SDK cannot decode (%s); it is kept in "
+            "`extra` and the field left None. The API may have changed: please report it.",
+            cls.__name__,
+            field,
+            exc,
+        )
 
 
 def _build() -> Converter:
@@ -78,6 +145,8 @@ def _build() -> Converter:
     configure_union_passthrough(int | str | None, converter)
     converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
     converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
+    converter.register_structure_hook(int, lambda value, _: parse_int(value))
+    converter.register_structure_hook(str, lambda value, _: parse_str(value))
     for cls in _MODELS:
         attrs.resolve_types(cls)
         converter.register_structure_hook(cls, _keeping_extra(cls, converter))

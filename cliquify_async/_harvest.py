@@ -21,26 +21,17 @@ from typing import Any, BinaryIO, Final
 import attrs
 from attrs import define, frozen
 
-from . import _endpoints
 from ._client import CliquifyClient
-from ._endpoints import Endpoint
+from ._endpoints import BY_NAME, Endpoint
 from .errors import CliquifyError, ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
 
-RESOURCES: Final[Mapping[str, Endpoint[Any]]] = {
-    "templates": _endpoints.TEMPLATES,
-    "template_tags": _endpoints.TEMPLATE_TAGS,
-    "folders": _endpoints.FOLDERS,
-    "assets": _endpoints.ASSETS,
-    "asset_tags": _endpoints.ASSET_TAGS,
-    "brand_kits": _endpoints.BRAND_KITS,
-    "logos": _endpoints.BRAND_KIT_LOGOS,
-    "colors": _endpoints.BRAND_KIT_COLORS,
-}
+RESOURCES: Final[Mapping[str, Endpoint[Any]]] = BY_NAME
 """Harvestable resources by the name of their output file."""
 
 STATE_DIR = ".harvest"
+SOURCE_FILE = "source.json"
 FILES_DIR = "files"
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
 FILE_QUEUE_SIZE = 1000
@@ -124,11 +115,18 @@ def _encode(item: Any) -> bytes:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
 def file_name(asset: Mapping[str, Any]) -> str:
-    """A safe, unique file name for an asset: its id, then its name (or URL's last part)."""
+    """A unique name for an asset's file, `<id>-<name>`, that cannot leave its folder.
+
+    Both parts come from the server, so both lose path separators and leading dots.
+    """
     url = str(asset.get("url") or "")
     base = str(asset.get("name") or url.rsplit("/", 1)[-1] or "file")
-    return f"{asset['id']}-{_UNSAFE.sub('_', base).strip('._') or 'file'}"[:200]
+    return f"{_safe(str(asset['id']))}-{_safe(base)}"[:200]
 
 
 class Harvester:
@@ -153,6 +151,8 @@ class Harvester:
         unknown = sorted(set(names) - set(RESOURCES))
         if unknown:
             raise ValueError(f"unknown resources {unknown}; choose from {sorted(RESOURCES)}")
+        if download_concurrency < 1:
+            raise ValueError("download_concurrency must be at least 1")
         self._client = client
         self._out = Path(out)
         self._names = names
@@ -166,6 +166,7 @@ class Harvester:
     async def run(self) -> HarvestReport:
         """Harvest every resource concurrently (one rate gate) and download files if asked."""
         (self._out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+        self._claim_folder()
         if self._download:
             (self._out / FILES_DIR).mkdir(exist_ok=True)
         try:
@@ -181,11 +182,30 @@ class Harvester:
             raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to its members
         return self.report
 
+    def _claim_folder(self) -> None:
+        """Tie the folder to one account, so a rerun never mixes two accounts' items."""
+        source = {"base_url": str(self._client.base_url), "client_id": self._client.client_id}
+        path = self._out / STATE_DIR / SOURCE_FILE
+        if path.exists():
+            found = json.loads(path.read_text())
+            if found != source:
+                raise ConfigurationError(
+                    f"{self._out} holds a harvest of {found.get('base_url')} (client "
+                    f"{found.get('client_id')}); harvest {source['base_url']} into another folder"
+                )
+        else:
+            path.write_text(json.dumps(source))
+
     async def _harvest(self, name: str) -> None:
         progress = self.report.resources[name]
         state = load_state(self._out, name) or ResumeState()
         path = self._out / f"{name}.jsonl"
         with path.open("a+b") as jsonl:
+            if jsonl.seek(0, os.SEEK_END) < state.bytes:
+                raise ConfigurationError(
+                    f"{path} is shorter than its harvest state says; delete both "
+                    f"{path.name} and {STATE_DIR}/{name}.json to harvest {name} again"
+                )
             jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
             if name == "assets" and self._download:
                 await self._queue_files(_read_items(jsonl, state.bytes))

@@ -32,6 +32,7 @@ EXIT_CODES: Final[tuple[tuple[type[errors.CliquifyError], int], ...]] = (
     (errors.CompanyNotFoundError, 6),
     (errors.CliquifyError, 1),
 )
+EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 
 # The demo's sandbox: a fixed window of 60 requests like the real API, compressed tenfold
@@ -53,6 +54,13 @@ def _parse_rate(text: str) -> tuple[int | None, float]:
         ) from None
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _resources(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = sorted(set(names) - set(RESOURCES))
@@ -61,6 +69,11 @@ def _resources(text: str) -> list[str]:
             f"unknown resources {', '.join(unknown)}; choose from {', '.join(RESOURCES)}"
         )
     return names
+
+
+def _file_text(path: str | None) -> str | None:
+    """A secret kept in a file (a token, the client secret), stripped; None without a path."""
+    return Path(path).read_text().strip() if path else None
 
 
 def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> CliquifyClient:
@@ -72,12 +85,9 @@ def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> Cliquif
             base_url=sandbox.url,
             requests_per_minute=args.requests_per_minute,
         )
-    secret = None
-    if args.client_secret_file:
-        secret = Path(args.client_secret_file).read_text().strip()
     return CliquifyClient(
         args.client_id,
-        secret,
+        _file_text(args.client_secret_file),
         base_url=args.base_url,
         requests_per_minute=args.requests_per_minute,
     )
@@ -122,9 +132,10 @@ async def _run_demo(args: argparse.Namespace) -> int:
 
 
 async def _run_token(args: argparse.Namespace) -> int:
+    token = _file_text(args.token_file)
     async with _client(args) as client:
         if args.action == "introspect":
-            info = await client.auth.introspect()
+            info = await client.auth.introspect(token)
             print(
                 json.dumps(
                     {
@@ -138,8 +149,8 @@ async def _run_token(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            await client.auth.revoke()
-            print("The client's access token was revoked.")
+            await client.auth.revoke(token)
+            print("The token was revoked." if token else "The client's access token was revoked.")
     return 0
 
 
@@ -201,13 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--download", action="store_true", help="also download asset files")
         sub.add_argument(
-            "--concurrency", type=int, default=4, help="parallel file downloads (default 4)"
+            "--concurrency", type=_positive, default=4, help="parallel file downloads (default 4)"
         )
 
     demo = commands.add_parser("demo", help="harvest the built-in sandbox: no credentials needed")
     demo.add_argument("--out", help="output folder (default: a new temporary folder)")
     harvest_options(demo)
-    demo.set_defaults(run=_run_demo, requests_per_minute=None)
+    demo.set_defaults(run=_run_demo)
 
     harvester = commands.add_parser("harvest", help="export every resource to JSON Lines")
     harvester.add_argument("--out", required=True, help="output folder; rerun to resume")
@@ -220,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="introspect or revoke the client's access token")
     token.add_argument("action", choices=["introspect", "revoke"])
+    token.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="the token to act on, read from a file (default: the client's own token)",
+    )
     _add_client_options(token)
     token.set_defaults(run=_run_token)
 
@@ -244,12 +260,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
+        if args.command == "sandbox":
+            return 0  # stopping the server is how it ends
         print("cliquify-async: interrupted; rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except errors.CliquifyError as exc:
         code = next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
         print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
         return code
+    except (ValueError, TypeError) as exc:  # an option the sandbox or harvest refused
+        print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         print(f"cliquify-async: {exc}", file=sys.stderr)
         return 1

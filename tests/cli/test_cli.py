@@ -224,3 +224,52 @@ async def test_the_demo_harvests_the_builtin_sandbox_without_credentials(tmp_pat
     assert "Harvest summary" in out
     assert len(read_jsonl(tmp_path / "assets.jsonl")) == 3000
     assert "0 rate-limited" in " ".join(out.split())
+
+
+async def test_a_folder_of_one_account_refuses_another(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    first = await make_sandbox(rate_limit=None)
+    second = await make_sandbox(rate_limit=None)
+    args = ("harvest", "--out", str(tmp_path), "--resources", "folders")
+    code, _, err = await run(*args, env=environment(first))
+    assert code == 0, err
+
+    code, _, err = await run(*args, env=environment(second))
+
+    assert code == 3
+    assert "into another folder" in err
+    assert read_jsonl(tmp_path / "folders.jsonl") == first.items("/api/folders")
+
+
+async def test_token_commands_act_on_a_token_from_a_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{sandbox.url}/oauth/access-token",
+            json={"client_id": sandbox.client_id, "client_secret": sandbox.client_secret},
+        ) as response,
+    ):
+        other = (await response.json())["token"]["access_token"]
+    token_file = tmp_path / "token"
+    token_file.write_text(other + "\n")
+
+    code, out, err = await run(
+        "token", "revoke", "--token-file", str(token_file), env=environment(sandbox)
+    )
+    assert code == 0, err
+    code, out, err = await run(
+        "token", "introspect", "--token-file", str(token_file), env=environment(sandbox)
+    )
+    assert code == 0, err
+    assert json.loads(out)["active"] is False
+    assert other not in out
+
+
+async def test_invalid_options_end_in_one_line_without_a_traceback() -> None:
+    code, _, err = await run("sandbox", "--pagination", "bogus", env=environment(None))
+    assert code == 2
+    assert "unknown shape 'bogus'" in err
+    assert "Traceback" not in err
