@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-from collections.abc import Awaitable, Callable, Mapping
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -136,11 +137,21 @@ class _Planned:
     remaining: int
 
 
+@attrs.frozen
+class _Chaos:
+    faults: tuple[Fault, ...]
+    probability: float
+    path: str | None
+    rng: random.Random = attrs.field(eq=False)
+
+
 class FaultPlan:
-    """Faults queued for the next matching requests, consumed first in, first out."""
+    """Faults queued for the next matching requests, consumed first in, first out, and an
+    optional chaos mode that faults a random share of the requests the queue leaves alone."""
 
     def __init__(self) -> None:
         self._queue: list[_Planned] = []
+        self._chaos: _Chaos | None = None
 
     def __repr__(self) -> str:
         return f"<FaultPlan pending={len(self)}>"
@@ -155,8 +166,28 @@ class FaultPlan:
             raise ValueError(f"times must be at least 1, got {times}")
         self._queue.append(_Planned(fault, path, times))
 
+    def chaos(
+        self,
+        faults: Sequence[Fault],
+        *,
+        probability: float,
+        path: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Answer a random ``probability`` share of requests (under ``path``) with one of
+        ``faults``, chosen by a generator seeded with ``seed``; ``probability=0`` stops it."""
+        if not 0 <= probability <= 1:
+            raise ValueError(f"probability must be between 0 and 1, got {probability}")
+        if probability and not faults:
+            raise ValueError("chaos needs at least one fault")
+        self._chaos = (
+            _Chaos(tuple(faults), probability, path, random.Random(seed)) if probability else None
+        )
+
     def clear(self) -> None:
+        """Forget queued faults and stop chaos."""
         self._queue.clear()
+        self._chaos = None
 
     def take(self, path: str) -> Fault | None:
         """The fault for a request to ``path``, consuming one use of it, if any is planned."""
@@ -166,6 +197,11 @@ class FaultPlan:
                 if not planned.remaining:
                     self._queue.remove(planned)
                 return planned.fault
+        chaos = self._chaos
+        if chaos is None or (chaos.path is not None and not path.startswith(chaos.path)):
+            return None
+        if chaos.rng.random() < chaos.probability:
+            return chaos.rng.choice(chaos.faults)
         return None
 
 

@@ -190,3 +190,33 @@ def test_fault_values() -> None:
     assert Fault.body([1, 2]).payload == b"[1, 2]"
     assert Fault.malformed_json().payload == b'{"data": ['
     assert Fault.html(504).content_type == "text/html"
+
+
+def test_chaos_faults_a_seeded_share_of_requests_after_the_queue() -> None:
+    plan = FaultPlan()
+    boom = Fault.status(503)
+    plan.chaos([boom], probability=0.25, path="/api/", seed=7)
+    plan.add(Fault.status(418), path="/api/assets")
+
+    assert plan.take("/api/assets") == Fault.status(418)  # the queue comes first
+    faulted = sum(plan.take("/api/folders") is boom for _ in range(4000))
+    assert 800 < faulted < 1200
+    assert plan.take("/oauth/access-token") is None  # outside the chaos path
+
+    plan.clear()
+    assert plan.take("/api/x") is None  # clear() stops chaos
+
+
+def test_chaos_is_deterministic_for_a_seed() -> None:
+    def pattern(seed: int) -> list[bool]:
+        plan = FaultPlan()
+        plan.chaos([Fault.status(503)], probability=0.5, seed=seed)
+        return [plan.take("/api/assets") is not None for _ in range(64)]
+
+    assert pattern(3) == pattern(3)
+    assert pattern(3) != pattern(4)
+
+
+def test_chaos_rejects_a_bad_probability() -> None:
+    with pytest.raises(ValueError, match="probability"):
+        FaultPlan().chaos([Fault.status(503)], probability=1.5)
