@@ -33,10 +33,16 @@ _MODELS: tuple[type[Any], ...] = (
 
 
 def parse_datetime(value: object) -> datetime:
-    """An aware UTC datetime from ISO 8601 (`...Z`, offsets) or `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    """An aware UTC datetime from ISO 8601 (`...Z`, offsets) or `YYYY-MM-DD HH:MM:SS` (UTC).
+
+    Anything else raises ResponseDecodeError.
+    """
     if not isinstance(value, str):
-        raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value.strip())
+        raise ResponseDecodeError(f"expected a timestamp string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ResponseDecodeError(f"not a timestamp: {value[:40]!r}", data=value) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
