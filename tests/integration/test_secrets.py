@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from cliquify_async import CliquifyClient, CliquifyError, UntrustedURLError
 from cliquify_async.sandbox import Fault, Sandbox
@@ -96,3 +98,45 @@ async def test_a_broken_token_response_does_not_put_the_token_in_the_error(
             assert secret not in text
             assert "eyJzdWIi" not in text
         assert caught.value.data is None or secret not in repr(caught.value.data)
+
+
+async def test_a_file_on_another_host_is_fetched_without_the_token(
+    sandbox: Sandbox, client: CliquifyClient, tmp_path: Path
+) -> None:
+    # A "CDN" on another loopback address: it must never see the bearer token.
+    seen: list[str | None] = []
+
+    async def serve(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.path == "/moved":
+            raise web.HTTPFound("/file.bin")
+        return web.Response(body=b"payload" * 1000)
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.2", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        await client.auth.token()  # a token exists and could leak
+        written = await client.download(f"http://127.0.0.2:{port}/moved", tmp_path / "f.bin")
+    finally:
+        await runner.cleanup()
+
+    assert written == 7000
+    assert (tmp_path / "f.bin").read_bytes() == b"payload" * 1000
+    assert seen == [None, None]  # the redirect and the file: no Authorization either time
+
+
+def test_plain_http_is_allowed_only_on_loopback_or_when_asked() -> None:
+    from cliquify_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        CliquifyClient("id", "secret", base_url="http://api.example.test")
+    allowed = CliquifyClient(
+        "id", "secret", base_url="http://api.example.test", allow_insecure_http=True
+    )
+    assert str(allowed.base_url) == "http://api.example.test"
+    assert "secret" not in repr(allowed)
