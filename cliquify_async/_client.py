@@ -32,10 +32,12 @@ class CliquifyClient:
     Credentials and base URL default to CLIQUIFY_CLIENT_ID, CLIQUIFY_CLIENT_SECRET and
     CLIQUIFY_BASE_URL; missing credentials raise ConfigurationError here, not at first use.
 
-    Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off)
-    and is retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped
-    connections (pass a RetryPolicy instead of a number to set the backoff too). `timeout`
-    (seconds, or an aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
+    Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off),
+    which fills the server's fixed windows of `rate_window` seconds without crossing their
+    edges and learns the real limit from X-RateLimit-* headers. Each request is retried up to
+    `max_retries` times on 408, 429, 5xx, timeouts and dropped connections (pass a
+    RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an
+    aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
     A `session` you pass in is used as it is and never closed.
     """
 
@@ -46,6 +48,7 @@ class CliquifyClient:
         *,
         base_url: str | URL | None = None,
         requests_per_minute: float | None = 60,
+        rate_window: float = 60.0,
         max_retries: int | RetryPolicy = 3,
         timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
@@ -58,6 +61,7 @@ class CliquifyClient:
         self._transport = Transport(
             config,
             requests_per_minute=requests_per_minute,
+            rate_window=rate_window,
             retry=(
                 max_retries
                 if isinstance(max_retries, RetryPolicy)
@@ -99,9 +103,9 @@ class CliquifyClient:
         return self._transport.config.client_id
 
     @property
-    def requests_per_minute(self) -> float | None:
-        """The rate gate's pace for /api/* requests; None when the gate is off."""
-        return self._transport.gate.requests_per_minute
+    def rate_interval(self) -> float:
+        """Seconds between two /api/* requests at the gate's current pace (0 when it is off)."""
+        return self._transport.gate.interval
 
     @property
     def stats(self) -> ClientStats:

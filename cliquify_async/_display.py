@@ -73,8 +73,7 @@ class HarvestDisplay:
         """The harvest's progress callback: refresh every resource's row."""
         running = sum(not p.done for p in report.resources.values())
         rate = self._client.stats.requests / max(self.elapsed, 1e-9)
-        rpm = self._client.requests_per_minute
-        interval = 0.0 if rpm is None else 60.0 / rpm
+        interval = self._client.rate_interval
         for name, progress in report.resources.items():
             eta = _clock(eta_seconds(progress, interval, running))
             self._row(

@@ -4,36 +4,69 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 from aiolimiter import AsyncLimiter
 
+from ._window import FixedWindow
+
 logger = logging.getLogger("cliquify_async")
+
+# How long after a window's first request we wait, beyond the window itself, before the next
+# window's first request: the opener reached the server some time after we sent it.
+MAX_GUARD = 0.25
+GUARD_SHARE = 0.02
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
 
 
 class RateGate:
-    """A no-burst pace of `requests_per_minute`, plus a cool-down that one 429 imposes on all.
+    """A no-burst pace that fills the server's fixed windows without crossing their edges.
 
     `AsyncLimiter(60, 60)` would let 60 requests out at once and then one a second, up to 119
-    in the first minute: a stream of 429s against the API's fixed 60 s window. Here the bucket
-    holds a single permit that refills every 60/rpm seconds, so no window ever sees more than
-    its share. The limiter is made lazily because aiolimiter binds to the loop of first use.
+    in the first minute: a stream of 429s against the API's fixed 60 s window. Here
+    aiolimiter's bucket holds a single permit that refills every `rate_window / limit`
+    seconds, and a FixedWindow model holds the request that would be one too many in a window
+    until that window has closed. The limit and the window's position are learned from
+    X-RateLimit-* headers, and a 429 holds every task back until its Retry-After has passed.
+    The limiter is made lazily because aiolimiter binds to the loop of first use.
     """
 
-    def __init__(self, requests_per_minute: float | None) -> None:
+    def __init__(self, requests_per_minute: float | None, *, rate_window: float = 60.0) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
             raise ValueError("requests_per_minute must be positive, or None to disable the gate")
+        if rate_window <= 0:
+            raise ValueError("rate_window must be positive")
         self.requests_per_minute = requests_per_minute
+        self.rate_window = rate_window
+        limit = max(1, int((requests_per_minute or 60) * rate_window / 60))
+        self._window = FixedWindow(
+            limit=limit, window=rate_window, guard=min(MAX_GUARD, GUARD_SHARE * rate_window)
+        )
         self._limiter: AsyncLimiter | None = None
         self._resume_at = 0.0
 
     def __repr__(self) -> str:
-        rate = "off" if self.requests_per_minute is None else f"{self.requests_per_minute:g}/min"
-        return f"<RateGate rate={rate} cooling_down={self.cooling_down}>"
+        if self.requests_per_minute is None:
+            return f"<RateGate off cooling_down={self.cooling_down}>"
+        return (
+            f"<RateGate limit={self.limit}/{self.rate_window:g}s cooling_down={self.cooling_down}>"
+        )
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed per window: configured, or learned from X-RateLimit-Limit."""
+        return self._window.limit
 
     @property
     def interval(self) -> float:
         """Seconds between two permits (0 when the gate is off)."""
-        return 0.0 if self.requests_per_minute is None else 60.0 / self.requests_per_minute
+        return 0.0 if self.requests_per_minute is None else self.rate_window / self.limit
 
     @property
     def cooling_down(self) -> bool:
@@ -43,32 +76,45 @@ class RateGate:
         except RuntimeError:
             return False
 
-    async def acquire(self) -> None:
-        """Wait for the cool-down to pass and for a permit; cancellation leaves no trace.
+    async def acquire(self) -> float:
+        """Wait for a permit; returns the send time to pass back to `observe`.
 
-        A permit granted while a cool-down is on is given up and a fresh one taken after it,
-        so the tasks that queued during a cool-down leave at the pace, not in one burst.
+        A permit granted while a cool-down is on, or that would overfill the window, is given
+        up and a fresh one taken after the wait, so the tasks that queued meanwhile leave at
+        the pace, not in one burst. Cancellation leaves no trace.
         """
+        loop = asyncio.get_running_loop()
         while True:
-            await self._wait_cool_down()
+            now = loop.time()
+            if self._resume_at > now:
+                await asyncio.sleep(self._resume_at - now)
+                continue
             if self.requests_per_minute is None:
-                return
-            if self._limiter is None:
+                return now
+            if self._limiter is None or self._limiter.time_period != self.interval:
                 self._limiter = AsyncLimiter(1, self.interval)
             await self._limiter.acquire()
-            if not self.cooling_down:
-                return
+            now = loop.time()
+            hold = max(self._resume_at, self._window.hold_until(now))
+            if hold <= now:
+                self._window.record_send(now)
+                return now
+            await asyncio.sleep(hold - now)
+
+    def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
+        """Learn the limit and the window's position from a response's X-RateLimit-* headers."""
+        if self.requests_per_minute is None:
+            return
+        limit = _int_header(headers, "X-RateLimit-Limit")
+        if limit is not None and limit != self.limit:
+            logger.info("the server allows %d requests per window; pacing to that", limit)
+        self._window.observe(sent_at, limit, _int_header(headers, "X-RateLimit-Remaining"))
 
     def cool_down(self, seconds: float) -> None:
         """Hold every request of this client back for `seconds` (from a 429's Retry-After)."""
         loop = asyncio.get_running_loop()
         resume_at = loop.time() + seconds
+        self._window.rate_limited(loop.time(), seconds)
         if resume_at > self._resume_at:
             self._resume_at = resume_at
             logger.info("rate limited: all requests wait %.2f s (Retry-After)", seconds)
-
-    async def _wait_cool_down(self) -> None:
-        loop = asyncio.get_running_loop()
-        # A loop, not an Event: a later 429 can push the deadline out while we sleep.
-        while (delay := self._resume_at - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +69,7 @@ class Transport:
         config: ClientConfig,
         *,
         requests_per_minute: float | None,
+        rate_window: float,
         retry: RetryPolicy,
         timeout: aiohttp.ClientTimeout,
         session: aiohttp.ClientSession | None,
@@ -76,7 +78,7 @@ class Transport:
         self.config = config
         self.retry = retry
         self.timeout = timeout
-        self.gate = RateGate(requests_per_minute)
+        self.gate = RateGate(requests_per_minute, rate_window=rate_window)
         self.tokens = TokenManager(self._fetch_token)
         self.stats = ClientStats()
         self._session = session
@@ -171,9 +173,15 @@ class Transport:
     async def _send_api(
         self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float
     ) -> R:
-        await self.gate.acquire()
+        sent_at = await self.gate.acquire()
         try:
-            return await self._send("GET", url, read=read, bearer=token.access_token)
+            return await self._send(
+                "GET",
+                url,
+                read=read,
+                bearer=token.access_token,
+                on_headers=partial(self.gate.observe, sent_at),
+            )
         except errors.RateLimitError as exc:
             self.stats.rate_limited += 1
             # A wait beyond the retry cap is the caller's to decide on: it gets the error
@@ -191,6 +199,7 @@ class Transport:
         json_body: dict[str, Any] | None = None,
         bearer: str | None = None,
         file: bool = False,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> R:
         """One attempt: send, then `read` a success or raise the typed error for a failure.
 
@@ -221,6 +230,8 @@ class Transport:
                     response.status,
                     time.monotonic() - started,
                 )
+                if on_headers is not None:
+                    on_headers(response.headers)
                 if not 200 <= response.status < 300:
                     text = (await response.read()).decode("utf-8", "replace")
                     raise error_for_response(

@@ -78,18 +78,15 @@ def _file_text(path: str | None) -> str | None:
 
 def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> CliquifyClient:
     """A client from the flags and environment, or for the in-process sandbox."""
-    if sandbox is not None:
-        return CliquifyClient(
-            sandbox.client_id,
-            sandbox.client_secret,
-            base_url=sandbox.url,
-            requests_per_minute=args.requests_per_minute,
-        )
+    client_id: str | None = args.client_id if sandbox is None else sandbox.client_id
+    secret = _file_text(args.client_secret_file) if sandbox is None else sandbox.client_secret
+    base_url: str | None = args.base_url if sandbox is None else sandbox.url
     return CliquifyClient(
-        args.client_id,
-        _file_text(args.client_secret_file),
-        base_url=args.base_url,
+        client_id,
+        secret,
+        base_url=base_url,
         requests_per_minute=args.requests_per_minute,
+        rate_window=args.rate_window,
     )
 
 
@@ -128,6 +125,7 @@ async def _run_demo(args: argparse.Namespace) -> int:
             "(the real API's 60 per minute, ten times faster)."
         )
         args.requests_per_minute = 60 * 60 / DEMO_WINDOW_SECONDS
+        args.rate_window = DEMO_WINDOW_SECONDS
         return await _harvest_into(args, out, sandbox)
 
 
@@ -189,6 +187,12 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60,
         help="the client's rate gate (default 60, the API's documented limit)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        help="seconds of the server's fixed rate-limit window (default 60)",
     )
 
 

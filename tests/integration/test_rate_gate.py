@@ -85,16 +85,21 @@ async def test_the_gate_wait_does_not_eat_the_request_timeout(
     assert api_arrivals(sandbox)[-1] - api_arrivals(sandbox)[0] >= 0.9 - SLACK
 
 
-async def test_a_fixed_window_server_is_never_exceeded_by_the_gate(
-    make_sandbox: SandboxFactory, make_client: ClientFactory
+@pytest.mark.parametrize("configured", [4, 8, 16], ids=["slower", "matched", "faster"])
+async def test_the_gate_learns_the_servers_limit_and_never_crosses_a_window(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, configured: int
 ) -> None:
-    # The sandbox allows 8 requests per 0.4 s window; the client is told the same figure.
+    # The server allows 8 requests per fixed 0.4 s window; the client is told 4, 8 or 16.
     sandbox = await make_sandbox(rate_limit=8, rate_window=0.4, retry_after_precision="float")
-    client: CliquifyClient = make_client(sandbox, requests_per_minute=8 * 60 / 0.4)
+    client: CliquifyClient = make_client(
+        sandbox, requests_per_minute=configured * 60 / 0.4, rate_window=0.4
+    )
 
-    assets = await client.assets.list(per_page=5).collect()
+    assets = await client.assets.list(per_page=4).collect()
 
-    assert len(assets) == len(sandbox.items("/api/assets"))
+    assert len(assets) == len(sandbox.items("/api/assets"))  # 30 requests, several windows
+    assert client._transport.gate.limit == 8
+    assert sandbox.stats.rate_limited == 0
     assert sandbox.stats.max_in_window() <= 8
 
 
