@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from ._tasks import background
 from .errors import ClientClosedError
 from .models import AccessToken
 
@@ -57,8 +58,7 @@ class TokenManager:
         if self._closed:
             raise ClientClosedError("this CliquifyClient is closed; create a new one")
         if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.ensure_future(self._renew())
-            self._inflight.add_done_callback(_mark_retrieved)
+            self._inflight = background(self._renew())
         inflight = self._inflight
         try:
             return await asyncio.shield(inflight)
@@ -99,9 +99,3 @@ class TokenManager:
             self._renew_at = started + lifetime - margin
         self._token = token
         return token
-
-
-def _mark_retrieved(task: asyncio.Task[AccessToken]) -> None:
-    """Mark a fetch's failure as seen, so asyncio does not report it when no caller waits."""
-    if not task.cancelled():
-        task.exception()

@@ -23,6 +23,7 @@ from .resources import Assets, Auth, BrandKits, Folders, Templates
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_PAGE_CONCURRENCY = 4
 
 
 class CliquifyClient:
@@ -38,6 +39,10 @@ class CliquifyClient:
     `max_retries` times on 408, 429, 5xx, timeouts and dropped connections (pass a
     RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an
     aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
+
+    Once a page says how many pages there are, a listing fetches up to `page_concurrency`
+    pages at a time (still through the gate, still yielded in order), so slow responses do
+    not leave the rate budget idle; `prefetch=True` reads one page ahead on cursor lists too.
     A `session` you pass in is used as it is and never closed.
     """
 
@@ -52,6 +57,8 @@ class CliquifyClient:
         max_retries: int | RetryPolicy = 3,
         timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        prefetch: bool = False,
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
     ) -> None:
@@ -76,6 +83,8 @@ class CliquifyClient:
             trace_configs=trace_configs,
         )
         self._retry: RetryPolicy | None = None
+        self._page_concurrency = page_concurrency
+        self._prefetch = prefetch
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -117,9 +126,19 @@ class CliquifyClient:
         """True once `aclose()` has run."""
         return self._transport.state == "closed"
 
-    def with_options(self, *, max_retries: int | RetryPolicy | None = None) -> Self:
+    def with_options(
+        self,
+        *,
+        max_retries: int | RetryPolicy | None = None,
+        page_concurrency: int | None = None,
+        prefetch: bool | None = None,
+    ) -> Self:
         """A view of this client with other per-call settings, sharing its session and gate."""
         clone = copy.copy(self)
+        if page_concurrency is not None:
+            clone._page_concurrency = page_concurrency
+        if prefetch is not None:
+            clone._prefetch = prefetch
         if isinstance(max_retries, RetryPolicy):
             clone._retry = max_retries
         elif max_retries is not None:
@@ -133,7 +152,14 @@ class CliquifyClient:
         self._transport.check_open()
         query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
-        return AsyncPaginator(self._transport, endpoint, url, retry=self._retry)
+        return AsyncPaginator(
+            self._transport,
+            endpoint,
+            url,
+            retry=self._retry,
+            concurrency=self._page_concurrency,
+            prefetch=self._prefetch,
+        )
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
         """Stream a file (an asset's `url`) to `path`, atomically; returns the bytes written.

@@ -14,8 +14,9 @@ from yarl import URL
 
 from ._convert import structure_many
 from ._endpoints import Endpoint
-from ._pages import Shape, next_page_url, read_page, trusted
+from ._pages import PageInfo, Shape, next_page_url, read_page, trusted
 from ._retry import RetryPolicy
+from ._tasks import background
 from ._transport import Transport
 from .errors import ConfigurationError
 
@@ -48,6 +49,23 @@ def _token(url: URL) -> str:
     return str(url.relative())
 
 
+PageKey = int | URL
+"""Which page a read-ahead fetch is for: its number, or for cursor lists its URL."""
+
+
+def _key(info: PageInfo, following: URL) -> PageKey:
+    return following if info.number is None else info.number + 1
+
+
+@frozen(kw_only=True)
+class _Fetched(Generic[T]):
+    """A page as fetched, before the listing has moved past it."""
+
+    info: PageInfo
+    items: list[T]
+    following: URL | None
+
+
 class AsyncPaginator(Generic[T]):
     """Every item of a listing, page after page, fetched only as they are consumed.
 
@@ -65,11 +83,19 @@ class AsyncPaginator(Generic[T]):
         url: URL,
         *,
         retry: RetryPolicy | None = None,
+        concurrency: int = 1,
+        prefetch: bool = False,
     ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError("page concurrency must be at least 1")
         self._transport = transport
         self._endpoint = endpoint
         self._retry = retry
+        self._concurrency = concurrency
+        self._prefetch = prefetch
         self._next: URL | None = url
+        self._next_key: PageKey | None = None
+        self._ahead: dict[PageKey, asyncio.Task[_Fetched[T]]] = {}
         self._requested: set[URL] = set()
         self._buffer: deque[T] = deque()
         self._lock = asyncio.Lock()
@@ -96,7 +122,14 @@ class AsyncPaginator(Generic[T]):
         if relative.is_absolute() or relative.path != path:
             raise ConfigurationError(f"{token!r} is not a page token of {self._endpoint.key}")
         url = self._transport.config.base_url.with_path(path).with_query(relative.query)
-        return AsyncPaginator(self._transport, self._endpoint, url, retry=self._retry)
+        return AsyncPaginator(
+            self._transport,
+            self._endpoint,
+            url,
+            retry=self._retry,
+            concurrency=self._concurrency,
+            prefetch=self._prefetch,
+        )
 
     def __aiter__(self) -> Self:
         return self
@@ -117,21 +150,35 @@ class AsyncPaginator(Generic[T]):
         return PageIterator(self)
 
     async def collect(self, max_items: int | None = None) -> list[T]:
-        """Every remaining item in a list, or the first `max_items` of them."""
+        """Every remaining item in a list, or the first `max_items` of them.
+
+        If a page fails, the items gathered so far go back to the paginator before the error
+        is raised, so the next `collect()` returns them too: nothing is lost.
+        """
         items: list[T] = []
         if max_items is not None and max_items <= 0:
             return items
-        async for item in self:
-            items.append(item)
-            if max_items is not None and len(items) >= max_items:
-                break
+        try:
+            async for item in self:
+                items.append(item)
+                if max_items is not None and len(items) >= max_items:
+                    break
+        except BaseException:
+            self._buffer.extendleft(reversed(items))
+            raise
         return items
 
     async def aclose(self) -> None:
-        """Stop the listing: later iteration ends at once, even past a fetch in flight."""
+        """Stop the listing: later iteration ends at once, even past a fetch in flight, and
+        pages being read ahead are cancelled. `async with` or `contextlib.aclosing` does this
+        for a loop left by `break`."""
         self._closed = True
         self._next = None
         self._buffer.clear()
+        ahead, self._ahead = list(self._ahead.values()), {}
+        for task in ahead:
+            task.cancel()
+        await asyncio.gather(*ahead, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         return self
@@ -145,26 +192,45 @@ class AsyncPaginator(Generic[T]):
         await self.aclose()
 
     async def _fetch_next(self) -> Page[T] | None:
-        """Fetch the page at the current position and advance; state moves only on success."""
+        """Deliver the page at the current position and advance; state moves only on success.
+
+        The page may already be on its way (read ahead); a failure leaves the position where
+        it was, so iterating again fetches that page anew.
+        """
         url = self._next
         if url is None or self._closed:
             return None
-        body = await self._transport.get_json(url, retry=self._retry)
+        ahead = self._ahead.pop(self._next_key, None) if self._next_key is not None else None
+        fetched = await (ahead if ahead is not None else self._fetch(url))
         if self._closed:
             return None
+        page = self._advance(url, fetched)
+        self._read_ahead(url, fetched)
+        return page
+
+    async def _fetch(self, url: URL) -> _Fetched[T]:
+        """One page: request, shape, items, and the link the server gives to the next."""
+        body = await self._transport.get_json(url, retry=self._retry)
         info = read_page(body, url=str(url))
         items = structure_many(info.items, self._endpoint.model, url=str(url))
         following = next_page_url(info, url)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
-            if following == url or following in self._requested:
-                logger.warning("the server's next page repeats %s; ending the listing", following)
-                following = None
+        return _Fetched(info=info, items=items, following=following)
+
+    def _advance(self, url: URL, fetched: _Fetched[T]) -> Page[T]:
+        """Move past `url`; a next link the listing already followed ends it."""
+        following = fetched.following
+        if following is not None and (following == url or following in self._requested):
+            logger.warning("the server's next page repeats %s; ending the listing", following)
+            following = None
         self._requested.add(url)
         self._next = following
+        self._next_key = None if following is None else _key(fetched.info, following)
         self.pages_fetched += 1
+        info = fetched.info
         self._last = Page(
-            items=items,
+            items=fetched.items,
             number=info.number,
             per_page=info.per_page,
             total=info.total,
@@ -175,13 +241,37 @@ class AsyncPaginator(Generic[T]):
         )
         return self._last
 
+    def _read_ahead(self, url: URL, fetched: _Fetched[T]) -> None:
+        """Start fetching the pages after this one: up to `concurrency` of them once the
+        server has said how many there are, or just the next one when `prefetch` is on."""
+        info, following = fetched.info, self._next
+        if following is None or self._next_key is None:
+            return
+        wanted: dict[PageKey, URL] = {}
+        if self._prefetch or (self._concurrency > 1 and info.last_page is not None):
+            wanted[self._next_key] = following
+        if info.number is not None and info.last_page is not None and not info.is_cursor:
+            # Pages further on differ from this one's URL in their number alone.
+            last = min(info.last_page, info.number + self._concurrency)
+            for number in range(info.number + 2, last + 1):
+                wanted[number] = url.update_query(page=number)
+        for key, page_url in wanted.items():
+            if key not in self._ahead:
+                self._ahead[key] = background(self._fetch(page_url))
+
     def _take_buffered(self) -> Page[T] | None:
         """The rest of a page that item iteration had started, as a page of its own."""
         if not self._buffer or self._last is None:
             return None
         rest = list(self._buffer)
         self._buffer.clear()
-        raw = self._last.raw[len(self._last.raw) - len(rest) :]
+        # The rest is a tail of the last page, unless a failed collect() put back items of
+        # earlier pages too; their raw JSON is not kept, so such a page has no `raw`.
+        raw = (
+            self._last.raw[len(self._last.raw) - len(rest) :]
+            if len(rest) <= len(self._last.raw)
+            else []
+        )
         return attrs.evolve(self._last, items=rest, raw=raw)
 
 

@@ -96,7 +96,8 @@ async def test_a_failure_in_the_middle_of_a_listing_loses_nothing(
 async def test_a_listing_survives_errors_beyond_max_retries_and_resumes(
     sandbox: Sandbox, make_client: ClientFactory
 ) -> None:
-    client = make_client(sandbox, max_retries=1)
+    # One page at a time, so the queued faults meet the page after the first twenty items.
+    client = make_client(sandbox, max_retries=1, page_concurrency=1)
     paginator = client.assets.list(per_page=10)
     first = await paginator.collect(max_items=20)
     sandbox.faults.add(Fault.status(429, retry_after=0), path="/api/assets", times=2)

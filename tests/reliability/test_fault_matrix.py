@@ -238,7 +238,8 @@ async def test_a_token_revoked_mid_harvest_loses_nothing(
 async def test_a_429_storm_longer_than_max_retries_is_resumable(
     sandbox: Sandbox, make_client: ClientFactory
 ) -> None:
-    client = make_client(sandbox, max_retries=2)
+    # One page at a time, so the queued 429s meet the page after the first thirty items.
+    client = make_client(sandbox, max_retries=2, page_concurrency=1)
     paginator = client.assets.list(per_page=15)
     first = await paginator.collect(max_items=30)
     sandbox.faults.add(Fault.status(429, retry_after=0.05), path="/api/assets", times=3)
