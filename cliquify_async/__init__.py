@@ -9,6 +9,7 @@ from ._pagination import AsyncPaginator, Page, PageIterator
 from ._retry import RetryPolicy
 from ._transport import ClientStats
 from ._version import __version__
+from ._walk import Walk, walk
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -78,5 +79,7 @@ __all__ = [
     "TokenNotFoundError",
     "UntrustedURLError",
     "ValidationError",
+    "Walk",
     "__version__",
+    "walk",
 ]

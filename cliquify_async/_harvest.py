@@ -10,6 +10,7 @@ the previous run. With `download=True`, asset files are streamed to `<out>/files
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ from attrs import define, frozen
 
 from ._client import CliquifyClient
 from ._endpoints import BY_NAME, Endpoint
+from ._pagination import AsyncPaginator, Page
+from ._walk import walk
 from .errors import CliquifyError, ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
@@ -174,7 +177,7 @@ class Harvester:
                 workers = self._download_concurrency if self._download else 0
                 for _ in range(workers):
                     group.create_task(self._download_worker())
-                await asyncio.wait([group.create_task(self._harvest(n)) for n in self._names])
+                await self._harvest()
                 for _ in range(workers):
                     await self._files.put(None)
         except BaseExceptionGroup as failed:
@@ -196,47 +199,68 @@ class Harvester:
         else:
             path.write_text(json.dumps(source))
 
-    async def _harvest(self, name: str) -> None:
-        progress = self.report.resources[name]
-        state = load_state(self._out, name) or ResumeState()
-        path = self._out / f"{name}.jsonl"
-        with path.open("a+b") as jsonl:
-            if jsonl.seek(0, os.SEEK_END) < state.bytes:
-                raise ConfigurationError(
-                    f"{path} is shorter than its harvest state says; delete both "
-                    f"{path.name} and {STATE_DIR}/{name}.json to harvest {name} again"
-                )
-            jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
-            if name == "assets" and self._download:
-                await self._queue_files(_read_items(jsonl, state.bytes))
-            progress.items, progress.pages = state.items, state.pages
-            progress.resumed, progress.done = state.pages > 0, state.done
-            self._notify()
-            if state.done:
-                return
-            listing = self._client.paginate(RESOURCES[name])
-            if state.next_token is not None:
-                listing = listing.resume_from(state.next_token)
-            async for page in listing.pages():
-                data = b"".join(_encode(item) for item in page.raw)
-                jsonl.write(data)
-                jsonl.flush()
-                os.fsync(jsonl.fileno())
-                state = ResumeState(
-                    items=state.items + len(page.raw),
-                    pages=state.pages + 1,
-                    bytes=state.bytes + len(data),
-                    next_token=page.next_token,
-                    done=page.next_token is None,
-                )
-                _save_state(self._out, name, state)
+    async def _harvest(self) -> None:
+        """Open every output, resume each listing where it stopped, and write pages as the
+        walk delivers them: one writer, so a page is on disk before its state says so."""
+        with contextlib.ExitStack() as stack:
+            outputs: dict[str, tuple[BinaryIO, ResumeState]] = {}
+            listings: dict[str, AsyncPaginator[Any]] = {}
+            for name in self._names:
+                state = load_state(self._out, name) or ResumeState()
+                jsonl = stack.enter_context(self._open_output(name, state))
                 if name == "assets" and self._download:
-                    await self._queue_files(page.raw)
+                    await self._queue_files(_read_items(jsonl, state.bytes))
+                progress = self.report.resources[name]
                 progress.items, progress.pages = state.items, state.pages
-                progress.total, progress.last_page = page.total, page.last_page
-                self._notify()
-        progress.done = True
+                progress.resumed, progress.done = state.pages > 0, state.done
+                outputs[name] = (jsonl, state)
+                if not state.done:
+                    listing = self._client.paginate(RESOURCES[name])
+                    if state.next_token is not None:
+                        listing = listing.resume_from(state.next_token)
+                    listings[name] = listing
+            self._notify()
+            async with walk(listings) as pages:
+                async for name, page in pages:
+                    jsonl, state = outputs[name]
+                    outputs[name] = (jsonl, await self._write(name, jsonl, state, page))
+
+    def _open_output(self, name: str, state: ResumeState) -> BinaryIO:
+        """The resource's JSONL file, cut back to what its state records as whole."""
+        path = self._out / f"{name}.jsonl"
+        jsonl = path.open("a+b")
+        if jsonl.seek(0, os.SEEK_END) < state.bytes:
+            jsonl.close()
+            raise ConfigurationError(
+                f"{path} is shorter than its harvest state says; delete both "
+                f"{path.name} and {STATE_DIR}/{name}.json to harvest {name} again"
+            )
+        jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
+        return jsonl
+
+    async def _write(
+        self, name: str, jsonl: BinaryIO, state: ResumeState, page: Page[Any]
+    ) -> ResumeState:
+        """Append a page, make it durable, then record it: the order resume relies on."""
+        data = b"".join(_encode(item) for item in page.raw)
+        jsonl.write(data)
+        jsonl.flush()
+        os.fsync(jsonl.fileno())
+        state = ResumeState(
+            items=state.items + len(page.raw),
+            pages=state.pages + 1,
+            bytes=state.bytes + len(data),
+            next_token=page.next_token,
+            done=page.next_token is None,
+        )
+        _save_state(self._out, name, state)
+        if name == "assets" and self._download:
+            await self._queue_files(page.raw)
+        progress = self.report.resources[name]
+        progress.items, progress.pages, progress.done = state.items, state.pages, state.done
+        progress.total, progress.last_page = page.total, page.last_page
         self._notify()
+        return state
 
     async def _queue_files(self, items: Iterable[Mapping[str, Any]]) -> None:
         for item in items:

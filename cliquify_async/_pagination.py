@@ -175,6 +175,11 @@ class AsyncPaginator(Generic[T]):
         self._closed = True
         self._next = None
         self._buffer.clear()
+        await self.suspend()
+
+    async def suspend(self) -> None:
+        """Cancel the pages being read ahead but keep the position: `next_token` stays valid
+        and iterating again goes on from there."""
         ahead, self._ahead = list(self._ahead.values()), {}
         for task in ahead:
             task.cancel()

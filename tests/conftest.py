@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -70,3 +71,12 @@ async def client(sandbox: Sandbox, make_client: ClientFactory) -> CliquifyClient
 def fast_retries(max_retries: int) -> RetryPolicy:
     """A retry policy with millisecond backoff, so tests never wait out real seconds."""
     return RetryPolicy(max_retries=max_retries, backoff_base=0.001, backoff_cap=0.01)
+
+
+def client_tasks() -> int:
+    """Tasks of this loop other than the in-process sandbox's connection handlers."""
+    return sum(
+        1
+        for task in asyncio.all_tasks()
+        if "RequestHandler" not in getattr(task.get_coro(), "__qualname__", "")
+    )

@@ -14,7 +14,7 @@ import pytest
 
 from cliquify_async import ServerError
 from cliquify_async.sandbox import Fault
-from tests.conftest import ClientFactory, SandboxFactory
+from tests.conftest import ClientFactory, SandboxFactory, client_tasks
 
 
 def page_arrivals(sandbox: Any, path: str) -> dict[str, float]:
@@ -88,14 +88,14 @@ async def test_closing_a_paginator_left_by_break_cancels_its_read_ahead(
     sandbox = await make_sandbox(rate_limit=None, latency=0.5)
     client = make_client(sandbox, page_concurrency=4)
     await client.auth.token()
-    before = len(asyncio.all_tasks())
+    before = client_tasks()
 
     async with client.assets.list(per_page=10) as paginator:
         async for _ in paginator:
             break
-        assert len(asyncio.all_tasks()) > before  # pages 2 to 5 on their way
+        assert client_tasks() > before  # pages 2 to 5 on their way
 
-    assert len(asyncio.all_tasks()) == before
+    assert client_tasks() == before
     assert [asset async for asset in paginator] == []
 
 
