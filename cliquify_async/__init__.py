@@ -6,6 +6,8 @@ from ._client import CliquifyClient
 from ._endpoints import Endpoint
 from ._harvest import DownloadProgress, Harvester, HarvestReport, ResourceProgress
 from ._pagination import AsyncPaginator, Page, PageIterator
+from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
+from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
 from ._transport import ClientStats
 from ._version import __version__
@@ -63,20 +65,25 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidClientError",
     "InvalidTokenError",
+    "LocalRateGate",
     "Logo",
+    "MemoryTokenStore",
     "NotFoundError",
     "Page",
     "PageIterator",
     "PermissionDeniedError",
+    "RateGate",
     "RateLimitError",
     "ResourceProgress",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "StoredToken",
     "Tag",
     "Template",
     "TokenInfo",
     "TokenNotFoundError",
+    "TokenStore",
     "UntrustedURLError",
     "ValidationError",
     "Walk",

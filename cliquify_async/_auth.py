@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from ._plugins import MemoryTokenStore, StoredToken, TokenStore
 from ._tasks import background
 from .errors import ClientClosedError
 from .models import AccessToken
@@ -21,17 +22,20 @@ class TokenManager:
     Every caller that finds no fresh token joins the one fetch in flight (single flight), so a
     cold start of 200 tasks makes one token request, and a failed fetch fails all of them
     together instead of being retried once per waiter. A cancelled caller does not cancel the
-    fetch the others wait for.
+    fetch the others wait for. The token lives in a TokenStore: under its `fetching()` lock a
+    renewal first looks for a token another process stored, and only fetches if there is none.
     """
 
     def __init__(
         self,
         fetch: Callable[[], Awaitable[AccessToken]],
         *,
+        store: TokenStore | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
+        self.store: TokenStore = store or MemoryTokenStore()
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._token: AccessToken | None = None
@@ -68,15 +72,12 @@ class TokenManager:
                 raise ClientClosedError("the client was closed while fetching a token") from None
             raise
 
-    def invalidate(self, failed: AccessToken) -> None:
-        """Drop the cached token if it is still `failed`; a newer token survives a late 401."""
-        if self._token is failed:
-            self._token = None
-
-    def discard_if(self, access_token: str) -> None:
-        """Drop the cached token if its value is `access_token` (after it was revoked)."""
+    async def discard(self, access_token: str) -> None:
+        """Drop the token if it is still `access_token` (it got a 401, or was revoked), here
+        and in the store; a newer token survives a late 401."""
         if self._token is not None and self._token.access_token == access_token:
             self._token = None
+        await self.store.discard(access_token)
 
     async def aclose(self) -> None:
         """Cancel a fetch nobody needs any more (the client is closing); callers get
@@ -89,13 +90,31 @@ class TokenManager:
         self._token = None
 
     async def _renew(self) -> AccessToken:
-        started = self._clock()
-        token = await self._fetch()
-        lifetime = token.expires_in
-        if lifetime is None:
-            self._renew_at = float("inf")
-        else:
-            margin = min(self._refresh_margin, lifetime * 0.1)
-            self._renew_at = started + lifetime - margin
-        self._token = token
-        return token
+        async with self.store.fetching():
+            stored = await self.store.load()
+            if stored is None or not self._adopt(stored):
+                started = time.time()
+                token = await self._fetch()
+                lifetime = token.expires_in
+                stored = StoredToken(
+                    token=token, expires_at=None if lifetime is None else started + lifetime
+                )
+                await self.store.save(stored)
+                # A token just issued serves at least the requests waiting for it, however
+                # short the lifetime the server gave it.
+                self._adopt(stored, fresh_from_server=True)
+        assert self._token is not None
+        return self._token
+
+    def _adopt(self, stored: StoredToken, *, fresh_from_server: bool = False) -> bool:
+        """Use `stored` if it is fresh enough (renewed a margin before it expires)."""
+        if stored.expires_at is None:
+            self._token, self._renew_at = stored.token, float("inf")
+            return True
+        lifetime = stored.token.expires_in or 0.0
+        margin = min(self._refresh_margin, lifetime * 0.1)
+        left = stored.expires_at - time.time() - margin
+        if left <= 0 and not fresh_from_server:
+            return False
+        self._token, self._renew_at = stored.token, self._clock() + max(left, 0.0)
+        return True

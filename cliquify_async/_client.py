@@ -15,7 +15,9 @@ from yarl import URL
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
 from ._pagination import AsyncPaginator
+from ._plugins import RateGate, TokenStore
 from ._protocol import QueryValue, encode_query
+from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
 from .resources import Assets, Auth, BrandKits, Folders, Templates
@@ -43,7 +45,9 @@ class CliquifyClient:
     Once a page says how many pages there are, a listing fetches up to `page_concurrency`
     pages at a time (still through the gate, still yielded in order), so slow responses do
     not leave the rate budget idle; `prefetch=True` reads one page ahead on cursor lists too.
-    A `session` you pass in is used as it is and never closed.
+    A `session` you pass in is used as it is and never closed. `rate_gate` and `token_store`
+    replace the in-process gate and token cache, so several processes can share one budget
+    and one token (see `cliquify_async.redis`).
     """
 
     def __init__(
@@ -57,6 +61,8 @@ class CliquifyClient:
         max_retries: int | RetryPolicy = 3,
         timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
+        rate_gate: RateGate | None = None,
+        token_store: TokenStore | None = None,
         page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
         prefetch: bool = False,
         allow_insecure_http: bool = False,
@@ -67,8 +73,8 @@ class CliquifyClient:
         )
         self._transport = Transport(
             config,
-            requests_per_minute=requests_per_minute,
-            rate_window=rate_window,
+            gate=rate_gate or LocalRateGate(requests_per_minute, rate_window=rate_window),
+            token_store=token_store,
             retry=(
                 max_retries
                 if isinstance(max_retries, RetryPolicy)

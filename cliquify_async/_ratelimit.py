@@ -25,8 +25,9 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-class RateGate:
-    """A no-burst pace that fills the server's fixed windows without crossing their edges.
+class LocalRateGate:
+    """The default RateGate, for one process: a no-burst pace that fills the server's fixed
+    windows without crossing their edges.
 
     `AsyncLimiter(60, 60)` would let 60 requests out at once and then one a second, up to 119
     in the first minute: a stream of 429s against the API's fixed 60 s window. Here
@@ -53,10 +54,9 @@ class RateGate:
 
     def __repr__(self) -> str:
         if self.requests_per_minute is None:
-            return f"<RateGate off cooling_down={self.cooling_down}>"
-        return (
-            f"<RateGate limit={self.limit}/{self.rate_window:g}s cooling_down={self.cooling_down}>"
-        )
+            return f"<LocalRateGate off cooling_down={self.cooling_down}>"
+        limit = f"{self.limit}/{self.rate_window:g}s"
+        return f"<LocalRateGate limit={limit} cooling_down={self.cooling_down}>"
 
     @property
     def limit(self) -> int:
@@ -101,7 +101,7 @@ class RateGate:
                 return now
             await asyncio.sleep(hold - now)
 
-    def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
+    async def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
         """Learn the limit and the window's position from a response's X-RateLimit-* headers."""
         if self.requests_per_minute is None:
             return
@@ -110,7 +110,7 @@ class RateGate:
             logger.info("the server allows %d requests per window; pacing to that", limit)
         self._window.observe(sent_at, limit, _int_header(headers, "X-RateLimit-Remaining"))
 
-    def cool_down(self, seconds: float) -> None:
+    async def cool_down(self, seconds: float) -> None:
         """Hold every request of this client back for `seconds` (from a 429's Retry-After)."""
         loop = asyncio.get_running_loop()
         resume_at = loop.time() + seconds

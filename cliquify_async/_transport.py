@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -24,8 +24,8 @@ from ._auth import TokenManager
 from ._config import ClientConfig, same_origin
 from ._convert import structure
 from ._endpoints import TOKEN_PATH
+from ._plugins import RateGate, TokenStore
 from ._protocol import DEFAULT_HEADERS, error_for_response, unwrap
-from ._ratelimit import RateGate
 from ._readers import R, Reader, read_json, save_to
 from ._retry import RetryPolicy
 from .models import AccessToken
@@ -68,8 +68,8 @@ class Transport:
         self,
         config: ClientConfig,
         *,
-        requests_per_minute: float | None,
-        rate_window: float,
+        gate: RateGate,
+        token_store: TokenStore | None,
         retry: RetryPolicy,
         timeout: aiohttp.ClientTimeout,
         session: aiohttp.ClientSession | None,
@@ -78,8 +78,8 @@ class Transport:
         self.config = config
         self.retry = retry
         self.timeout = timeout
-        self.gate = RateGate(requests_per_minute, rate_window=rate_window)
-        self.tokens = TokenManager(self._fetch_token)
+        self.gate = gate
+        self.tokens = TokenManager(self._fetch_token, store=token_store)
         self.stats = ClientStats()
         self._session = session
         self._owns_session = session is None
@@ -147,7 +147,7 @@ class Transport:
         try:
             return await send(url, token, read, policy.max_retry_after)
         except errors.AuthenticationError:
-            self.tokens.invalidate(token)
+            await self.tokens.discard(token.access_token)
             self.stats.auth_replays += 1
             logger.info("401 from %s: replaying once with a new token", url.path)
             return await send(url, await self.tokens.get(), read, policy.max_retry_after)
@@ -187,7 +187,7 @@ class Transport:
             # A wait beyond the retry cap is the caller's to decide on: it gets the error
             # with retry_after, and the client is not silently frozen for that long.
             if exc.retry_after is not None and exc.retry_after <= max_cool_down:
-                self.gate.cool_down(exc.retry_after)
+                await self.gate.cool_down(exc.retry_after)
             raise
 
     async def _send(
@@ -199,7 +199,7 @@ class Transport:
         json_body: dict[str, Any] | None = None,
         bearer: str | None = None,
         file: bool = False,
-        on_headers: Callable[[Mapping[str, str]], None] | None = None,
+        on_headers: Callable[[Mapping[str, str]], Awaitable[None]] | None = None,
     ) -> R:
         """One attempt: send, then `read` a success or raise the typed error for a failure.
 
@@ -231,7 +231,7 @@ class Transport:
                     time.monotonic() - started,
                 )
                 if on_headers is not None:
-                    on_headers(response.headers)
+                    await on_headers(response.headers)
                 if not 200 <= response.status < 300:
                     text = (await response.read()).decode("utf-8", "replace")
                     raise error_for_response(

@@ -38,9 +38,9 @@ class Auth(Resource):
         try:
             await self._transport.post_oauth(REVOKE_PATH, {"token": value}, retry=self._retry)
         except (InvalidTokenError, TokenNotFoundError):
-            self._transport.tokens.discard_if(value)
+            await self._transport.tokens.discard(value)
             raise
-        self._transport.tokens.discard_if(value)
+        await self._transport.tokens.discard(value)
 
     async def _value(self, token: str | AccessToken | None) -> str:
         if token is None:
