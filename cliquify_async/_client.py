@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
@@ -14,6 +15,7 @@ from yarl import URL
 
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._pages import PaginationHint, check_hints
 from ._pagination import AsyncPaginator
 from ._plugins import RateGate, TokenStore
 from ._protocol import QueryValue, encode_query
@@ -65,12 +67,19 @@ class CliquifyClient:
         token_store: TokenStore | None = None,
         page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
         prefetch: bool = False,
+        paths: Mapping[str, str] | None = None,
+        pagination: Mapping[str, PaginationHint] | None = None,
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
     ) -> None:
         config = ClientConfig.resolve(
-            client_id, client_secret, base_url, allow_insecure_http=allow_insecure_http
+            client_id,
+            client_secret,
+            base_url,
+            allow_insecure_http=allow_insecure_http,
+            paths=paths,
         )
+        self._pagination = check_hints(pagination or {})
         self._transport = Transport(
             config,
             gate=rate_gate or LocalRateGate(requests_per_minute, rate_window=rate_window),
@@ -154,8 +163,13 @@ class CliquifyClient:
         return clone
 
     def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]:
-        """A paginator over any list endpoint; the resource methods are built on this."""
+        """A paginator over any list endpoint; the resource methods are built on this.
+
+        Path overrides and pagination hints given to the client apply here, so every listing
+        (resources, harvest, walk) sees them.
+        """
         self._transport.check_open()
+        endpoint = self._transport.config.endpoint(endpoint)
         query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
         return AsyncPaginator(
@@ -165,6 +179,7 @@ class CliquifyClient:
             retry=self._retry,
             concurrency=self._page_concurrency,
             prefetch=self._prefetch,
+            hint=self._pagination.get(endpoint.key, "auto"),
         )
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:

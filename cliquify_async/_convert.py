@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,15 +11,14 @@ from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn
 from cattrs.strategies import configure_union_passthrough
 
+from . import _drift as drift
 from . import models
 from .errors import ResponseDecodeError
 
 T = TypeVar("T")
 
-logger = logging.getLogger("cliquify_async")
-
-_MODELS: tuple[type[Any], ...] = (
-    models.AccessToken,
+# The models of list items: their assumed field lists are what drift warnings watch.
+_LISTED: tuple[type[Any], ...] = (
     models.Asset,
     models.BrandKit,
     models.Color,
@@ -28,8 +26,8 @@ _MODELS: tuple[type[Any], ...] = (
     models.Logo,
     models.Tag,
     models.Template,
-    models.TokenInfo,
 )
+_MODELS: tuple[type[Any], ...] = (*_LISTED, models.AccessToken, models.TokenInfo)
 
 
 def parse_datetime(value: object) -> datetime:
@@ -89,13 +87,15 @@ def parse_str(value: object) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
-def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any], Any]:
+def _keeping_extra(
+    cls: type[Any], converter: Converter, *, watch_drift: bool
+) -> Callable[[Any, Any], Any]:
     """A structure hook for `cls` that keeps what it cannot use in `extra` instead of failing.
 
     Keys the model does not name go to `extra`. The field types are assumed too, so a known
     field whose value does not fit (tags as strings, a size like "12 KB") is also moved to
-    `extra`, leaving the field None, and one warning per model and field says so. Only a
-    missing or unusable `id` (or another required field) fails the item.
+    `extra`, leaving the field None. Only a missing or unusable `id` (or another required
+    field) fails the item. Each surprise is a drift warning, once per model and field.
     """
     named = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
     types = {a.name: a.type for a in attrs.fields(cls)}
@@ -111,7 +111,7 @@ def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any],
                 if name == "id":
                     raise
                 unknown[name] = raw
-                _warn_once(cls, name, exc)
+                drift.undecodable(cls.__name__, name, exc)
         for name in required:
             if name not in kept:
                 raise KeyError(name)
@@ -122,28 +122,17 @@ def _keeping_extra(cls: type[Any], converter: Converter) -> Callable[[Any, Any],
             raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
         known = {k: v for k, v in value.items() if k in named}
         unknown = {k: v for k, v in value.items() if k not in named}
+        if watch_drift:
+            if unknown:
+                drift.unknown_fields(cls.__name__, unknown)
+            if len(known) < len(named):
+                drift.missing_fields(cls.__name__, named - known.keys())
         try:
             return structure_known({**known, "extra": unknown}, cls)
         except Exception:
             return salvage(known, unknown)
 
     return structure
-
-
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_once(cls: type[Any], field: str, exc: Exception) -> None:
-    """Say once per model and field that the server sent a value the model cannot hold."""
-    if (cls.__name__, field) not in _warned:
-        _warned.add((cls.__name__, field))
-        logger.warning(
-            "%s.%s: the server sent a value the SDK cannot decode (%s); it is kept in "
-            "`extra` and the field left None. The API may have changed: please report it.",
-            cls.__name__,
-            field,
-            exc,
-        )
 
 
 def _build() -> Converter:
@@ -155,7 +144,8 @@ def _build() -> Converter:
     converter.register_structure_hook(str, lambda value, _: parse_str(value))
     for cls in _MODELS:
         attrs.resolve_types(cls)
-        converter.register_structure_hook(cls, _keeping_extra(cls, converter))
+        hook = _keeping_extra(cls, converter, watch_drift=cls in _LISTED)
+        converter.register_structure_hook(cls, hook)
     return converter
 
 

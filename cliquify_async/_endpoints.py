@@ -53,6 +53,9 @@ BY_NAME: Final[Mapping[str, Endpoint[Any]]] = {
 }
 """Every list endpoint by resource name (the harvest's file names), in harvest order."""
 
+BY_KEY: Final[Mapping[str, Endpoint[Any]]] = {e.key: e for e in BY_NAME.values()}
+"""Every list endpoint by SDK call (`assets.tags`): the keys of path overrides."""
+
 # Items asked for per page unless the caller says otherwise: the assumed server maximum, so a
 # 60 requests-per-minute budget moves as many items as it can.
 DEFAULT_PER_PAGE: Final = 100

@@ -14,11 +14,18 @@ from attrs import frozen
 from yarl import URL
 
 from ._config import same_origin
-from .errors import ResponseDecodeError, UntrustedURLError
+from ._endpoints import BY_KEY
+from .errors import ConfigurationError, ResponseDecodeError, UntrustedURLError
 
 logger = logging.getLogger("cliquify_async")
 
 Shape = Literal["resource", "cursor_resource", "flat", "simple", "cursor", "data", "bare"]
+
+PaginationHint = Literal["auto", "page", "none"]
+"""For an endpoint whose responses do not say how they page: "page" asks for page=n+1 until
+a page comes back empty, "none" takes the first response as the whole list, "auto" (the
+default) goes only by what each response says."""
+HINTS: tuple[PaginationHint, ...] = ("auto", "page", "none")
 
 
 @frozen(kw_only=True)
@@ -101,15 +108,18 @@ def read_page(body: Any, *, url: str | None = None) -> PageInfo:
     return PageInfo(shape="data", items=items)
 
 
-def next_page_url(page: PageInfo, current: URL) -> URL | None:
+def next_page_url(page: PageInfo, current: URL, hint: PaginationHint = "auto") -> URL | None:
     """The URL of the page after `page` (fetched from `current`), or None at the end.
 
     A list ends on an empty page, on a null cursor, or when neither a next link nor
     `current_page < last_page` points further. A next link wins over counting pages
-    because it carries the server's own filters.
+    because it carries the server's own filters. `hint` decides for bodies that say nothing.
     """
-    if not page.items:
+    if not page.items or hint == "none":
         return None
+    if hint == "page" and page.shape in ("data", "bare"):
+        number = page.number or _int(current.query.get("page")) or 1
+        return current.update_query(page=number + 1)
     if page.is_cursor and page.next_cursor is None:
         return None
     if page.next_url is not None:
@@ -119,6 +129,18 @@ def next_page_url(page: PageInfo, current: URL) -> URL | None:
     if page.number is not None and page.last_page is not None and page.number < page.last_page:
         return current.update_query(page=page.number + 1)
     return None
+
+
+def check_hints(hints: Mapping[str, str]) -> dict[str, PaginationHint]:
+    """Pagination hints by SDK call, refusing unknown endpoints and hint names."""
+    checked: dict[str, PaginationHint] = {}
+    for key, hint in hints.items():
+        if key not in BY_KEY:
+            raise ConfigurationError(f"no endpoint {key!r}; the keys are {', '.join(BY_KEY)}")
+        if hint not in HINTS:
+            raise ConfigurationError(f"pagination hint for {key} must be one of {HINTS}")
+        checked[key] = hint
+    return checked
 
 
 def trusted(next_url: URL, current: URL, base: URL) -> URL:

@@ -14,7 +14,7 @@ from yarl import URL
 
 from ._convert import structure_many
 from ._endpoints import Endpoint
-from ._pages import PageInfo, Shape, next_page_url, read_page, trusted
+from ._pages import PageInfo, PaginationHint, Shape, next_page_url, read_page, trusted
 from ._retry import RetryPolicy
 from ._tasks import background
 from ._transport import Transport
@@ -85,6 +85,7 @@ class AsyncPaginator(Generic[T]):
         retry: RetryPolicy | None = None,
         concurrency: int = 1,
         prefetch: bool = False,
+        hint: PaginationHint = "auto",
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError("page concurrency must be at least 1")
@@ -93,6 +94,7 @@ class AsyncPaginator(Generic[T]):
         self._retry = retry
         self._concurrency = concurrency
         self._prefetch = prefetch
+        self._hint = hint
         self._next: URL | None = url
         self._next_key: PageKey | None = None
         self._ahead: dict[PageKey, asyncio.Task[_Fetched[T]]] = {}
@@ -129,6 +131,7 @@ class AsyncPaginator(Generic[T]):
             retry=self._retry,
             concurrency=self._concurrency,
             prefetch=self._prefetch,
+            hint=self._hint,
         )
 
     def __aiter__(self) -> Self:
@@ -218,7 +221,7 @@ class AsyncPaginator(Generic[T]):
         body = await self._transport.get_json(url, retry=self._retry)
         info = read_page(body, url=str(url))
         items = structure_many(info.items, self._endpoint.model, url=str(url))
-        following = next_page_url(info, url)
+        following = next_page_url(info, url, self._hint)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
         return _Fetched(info=info, items=items, following=following)

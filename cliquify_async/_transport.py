@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
-from attrs import define
+from attrs import define, frozen
 from yarl import URL
 
 from . import errors
@@ -37,6 +37,15 @@ State = Literal["unopened", "open", "closed"]
 _FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*"}
 
 
+@frozen
+class Probe:
+    """What one request got back: status, headers and the parsed (or raw) body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+
 @define
 class ClientStats:
     """Counters of what the client did, for progress displays and tests."""
@@ -49,6 +58,14 @@ class ClientStats:
     """429 responses received."""
     auth_replays: int = 0
     """Requests replayed once with a new token after a 401."""
+
+
+def _refuses_json(exc: errors.APIStatusError, body: Mapping[str, Any]) -> bool:
+    """True when the token endpoint did not read a JSON body: 415, or a 422 that says a field
+    we did send is missing."""
+    if exc.status == 415:
+        return True
+    return isinstance(exc, errors.ValidationError) and bool(set(exc.errors) & set(body))
 
 
 def download_timeout(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
@@ -85,6 +102,8 @@ class Transport:
         self._owns_session = session is None
         self._trace_configs = trace_configs
         self.state: State = "unopened"
+        self.form_encoded_token_request = False
+        """True once the token endpoint refused JSON and took the older docs' form instead."""
 
     def check_open(self) -> None:
         """Raise ClientClosedError once the client (or a session given to it) is closed."""
@@ -129,12 +148,32 @@ class Transport:
         send = policy.wrap(self._send, on_retry=self._count_retry)
         return await send("GET", url, read=save, file=True)
 
+    async def probe(self, url: URL) -> Probe:
+        """One GET of an /api/* URL that reports any answer instead of raising (for the
+        doctor): through the gate with the token, no retries."""
+
+        async def keep(response: aiohttp.ClientResponse) -> Probe:
+            return Probe(response.status, dict(response.headers), await read_json(response))
+
+        try:
+            return await self._api(url, keep, RetryPolicy(max_retries=0))
+        except errors.APIStatusError as exc:
+            return Probe(exc.status, dict(exc.headers), exc.body)
+
     async def post_oauth(
-        self, path: str, body: dict[str, Any], *, retry: RetryPolicy | None = None
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        retry: RetryPolicy | None = None,
+        form: bool = False,
     ) -> Any:
-        """POST JSON to an /oauth/* helper: no gate, no bearer token, retried like the rest."""
+        """POST JSON (or a form) to an /oauth/* helper: no gate, no bearer token, retried."""
         send = (retry or self.retry).wrap(self._send, on_retry=self._count_retry)
-        return await send("POST", self.config.url(path), read=read_json, json_body=body)
+        url = self.config.url(path)
+        if form:
+            return await send("POST", url, read=read_json, form_body=body)
+        return await send("POST", url, read=read_json, json_body=body)
 
     async def _api(self, url: URL, read: Reader[R], policy: RetryPolicy) -> R:
         if not self.is_api(url):
@@ -158,7 +197,18 @@ class Transport:
             "client_id": self.config.client_id,
             "client_secret": self.config.client_secret.reveal(),
         }
-        data = await self.post_oauth(TOKEN_PATH, body)
+        try:
+            data = await self.post_oauth(TOKEN_PATH, body, form=self.form_encoded_token_request)
+        except errors.APIStatusError as exc:
+            if self.form_encoded_token_request or not _refuses_json(exc, body):
+                raise
+            logger.warning(
+                "the token endpoint refused the documented JSON body (%d); retrying it "
+                "form-encoded, as the older docs describe, and keeping to that",
+                exc.status,
+            )
+            self.form_encoded_token_request = True
+            data = await self.post_oauth(TOKEN_PATH, body, form=True)
         try:
             token = structure(unwrap(data, "token"), AccessToken)
         except errors.ResponseDecodeError:
@@ -197,6 +247,7 @@ class Transport:
         *,
         read: Reader[R],
         json_body: dict[str, Any] | None = None,
+        form_body: dict[str, Any] | None = None,
         bearer: str | None = None,
         file: bool = False,
         on_headers: Callable[[Mapping[str, str]], Awaitable[None]] | None = None,
@@ -219,6 +270,7 @@ class Transport:
                 method,
                 url,
                 json=json_body,
+                data=form_body,
                 headers=headers,
                 allow_redirects=file,
                 timeout=download_timeout(self.timeout) if file else self.timeout,

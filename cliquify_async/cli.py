@@ -19,8 +19,9 @@ from rich.console import Console
 
 from . import errors
 from ._client import CliquifyClient
-from ._config import ENV_CLIENT_SECRET
+from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._display import HarvestDisplay
+from ._doctor import diagnose, render
 from ._harvest import RESOURCES, Harvester
 from .sandbox import Sandbox
 
@@ -61,6 +62,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _path_override(text: str) -> tuple[str, str]:
+    try:
+        ((key, path),) = parse_paths(text).items()
+    except (ValueError, errors.ConfigurationError):
+        raise argparse.ArgumentTypeError(f"expected KEY=/path, got {text!r}") from None
+    return key, path
+
+
 def _resources(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = sorted(set(names) - set(RESOURCES))
@@ -85,6 +94,7 @@ def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> Cliquif
         client_id,
         secret,
         base_url=base_url,
+        paths=dict(getattr(args, "path", None) or {}),
         requests_per_minute=args.requests_per_minute,
         rate_window=args.rate_window,
     )
@@ -152,6 +162,13 @@ async def _run_token(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_doctor(args: argparse.Namespace) -> int:
+    async with _client(args) as client:
+        report = await diagnose(client)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
 async def _run_sandbox(args: argparse.Namespace) -> int:
     limit, window = args.rate_limit
     async with Sandbox(
@@ -187,6 +204,14 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60,
         help="the client's rate gate (default 60, the API's documented limit)",
+    )
+    parser.add_argument(
+        "--path",
+        type=_path_override,
+        action="append",
+        metavar="KEY=/PATH",
+        help="serve an endpoint from another path, e.g. assets.tags=/api/asset-tags "
+        "(repeatable; also $CLIQUIFY_PATHS)",
     )
     parser.add_argument(
         "--rate-window",
@@ -242,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_client_options(token)
     token.set_defaults(run=_run_token)
+
+    doctor = commands.add_parser(
+        "doctor", help="report where the server differs from what the SDK assumes"
+    )
+    doctor.add_argument("--json", action="store_true", help="the report as JSON, for a bug report")
+    _add_client_options(doctor)
+    doctor.set_defaults(run=_run_doctor)
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox server until Ctrl-C")
     sandbox.add_argument("--port", type=int, default=8765)

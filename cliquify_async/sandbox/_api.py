@@ -33,7 +33,7 @@ def list_handler(path: str, endpoint: Endpoint) -> Callable[[web.Request], Await
             body = {"message": "The given data was invalid.", "errors": exc.errors}
             return web.json_response(body, status=422)
         page = PageRequest(
-            path=state.base_url + path,
+            path=state.base_url + request.path,  # the path served, which config may rename
             query=tuple((k, v) for k, v in request.query.items() if k not in _NOT_CARRIED),
             page=query.page,
             per_page=query.per_page,

@@ -34,7 +34,7 @@ def create_app(state: SandboxState) -> web.Application:
     app.router.add_post("/oauth/introspect", introspect)
     app.router.add_post("/oauth/revoke", revoke)
     for path, endpoint in ENDPOINTS.items():
-        app.router.add_get(path, list_handler(path, endpoint))
+        app.router.add_get(state.config.paths.get(path, path), list_handler(path, endpoint))
     app.router.add_get("/files/{file:.+}", serve_file)
     return app
 
@@ -116,5 +116,5 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
 async def _rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Stamp the throttle's verdict on any response to a throttled request, faults included."""
     verdict = request.get(_VERDICT)
-    if verdict is not None:
+    if verdict is not None and request.app[STATE].config.rate_limit_headers:
         response.headers.update(verdict.headers(request.app[STATE].config.retry_after_precision))

@@ -40,6 +40,14 @@ def _drop_fields(value: Iterable[str]) -> tuple[str, ...]:
     return fields
 
 
+def _renamed_paths(value: Mapping[str, str]) -> Mapping[str, str]:
+    """Contract paths to the paths served instead; only known list paths may be renamed."""
+    unknown = sorted(set(value) - set(ENDPOINTS))
+    if unknown:
+        raise ValueError(f"paths: unknown endpoint paths {unknown}")
+    return MappingProxyType(dict(value))
+
+
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     """Validator: the value, when set, must be greater than zero."""
     if value is not None and value <= 0:
@@ -86,3 +94,12 @@ class SandboxConfig:
     extra_fields: bool = False
     drop_fields: tuple[str, ...] = attrs.field(default=(), converter=_drop_fields)
     port: int = attrs.field(default=0, validator=[v.ge(0), v.le(65535)])  # 0: any free port
+
+    # Ways to differ from the SDK's assumptions, for testing `cliquify-async doctor`:
+    # serve a list under another path ({"/api/assets/tags": "/api/asset-tags"}), accept the
+    # token request only as JSON or only as a form, leave out the X-RateLimit-* headers.
+    paths: Mapping[str, str] = attrs.field(factory=dict, converter=_renamed_paths)
+    token_body: Literal["both", "json", "form"] = attrs.field(
+        default="both", validator=v.in_(("both", "json", "form"))
+    )
+    rate_limit_headers: bool = True

@@ -29,7 +29,7 @@ async def access_token(request: web.Request) -> web.Response:
     """POST /oauth/access-token: client credentials, as JSON or form fields."""
     state = request.app[STATE]
     config = state.config
-    fields = await _read_fields(request)
+    fields = await _read_fields(request, accept=config.token_body)
     if fields.get("grant_type", "client_credentials") != "client_credentials":
         return _failure(400, "Unsupported grant type.")
     missing = {
@@ -93,10 +93,14 @@ async def revoke(request: web.Request) -> web.Response:
     )
 
 
-async def _read_fields(request: web.Request) -> Mapping[str, str]:
-    """Non-empty input fields from a JSON object body or a form body, as strings."""
+async def _read_fields(request: web.Request, *, accept: str = "both") -> Mapping[str, str]:
+    """Non-empty input fields from a JSON object body or a form body, as strings; a body of
+    a kind the server does not `accept` reads as no fields at all, like Laravel's."""
     raw: Mapping[str, Any]
-    if request.content_type == "application/json":
+    kind = "json" if request.content_type == "application/json" else "form"
+    if accept not in ("both", kind):
+        return {}
+    if kind == "json":
         try:
             body = await request.json()
         except ValueError:

@@ -1,0 +1,62 @@
+"""Drift warnings: the first time a model meets a field it does not know, or misses one it
+assumes, say so once, so users notice that the API moved (the field lists are assumed).
+
+They go to the `cliquify_async.drift` logger at WARNING; silence them with
+`logging.getLogger("cliquify_async.drift").setLevel(logging.ERROR)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+logger = logging.getLogger("cliquify_async.drift")
+
+_seen: set[tuple[str, str, str]] = set()
+
+
+def _once(model: str, field: str, kind: str) -> bool:
+    key = (model, field, kind)
+    if key in _seen:
+        return False
+    _seen.add(key)
+    return True
+
+
+def unknown_fields(model: str, fields: Iterable[str]) -> None:
+    """The server sent fields the model does not name (they are kept in `extra`)."""
+    for field in fields:
+        if _once(model, field, "unknown"):
+            logger.warning(
+                "%s: the server sends a field %r the SDK does not know; it is kept in `extra`",
+                model,
+                field,
+            )
+
+
+def missing_fields(model: str, fields: Iterable[str]) -> None:
+    """The server left out fields the model assumes (they are None)."""
+    for field in fields:
+        if _once(model, field, "missing"):
+            logger.warning(
+                "%s.%s: the server's items do not have this field the SDK assumes; it is None",
+                model,
+                field,
+            )
+
+
+def undecodable(model: str, field: str, error: Exception) -> None:
+    """A known field held a value of another type (kept in `extra`, the field None)."""
+    if _once(model, field, "undecodable"):
+        logger.warning(
+            "%s.%s: the server sent a value the SDK cannot decode (%s); it is kept in `extra` "
+            "and the field left None. The API may have changed: please report it.",
+            model,
+            field,
+            error,
+        )
+
+
+def reset() -> None:
+    """Forget which warnings were given (for tests, or a long-lived process after a deploy)."""
+    _seen.clear()

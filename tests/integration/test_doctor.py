@@ -1,0 +1,149 @@
+"""Where the API differs from our assumptions: the doctor, path overrides, pagination hints,
+the form-encoded token fallback and drift warnings, against a sandbox made to differ."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from cliquify_async import CliquifyClient, ConfigurationError
+from cliquify_async._drift import reset as reset_drift
+from cliquify_async.sandbox import Fault, Sandbox
+from tests.cli.test_cli import environment, read_jsonl, run
+from tests.conftest import ClientFactory, SandboxFactory
+
+DIFFERENT: dict[str, Any] = {
+    "paths": {"/api/assets/tags": "/api/asset-tags"},
+    "extra_fields": True,
+    "drop_fields": ("thumbnail_url",),
+    "token_body": "form",
+    "rate_limit_headers": False,
+    "pagination": {"/api/templates": "cursor"},
+    "token_lifetime": 3600,
+}
+
+
+async def test_the_doctor_names_every_difference(make_sandbox: SandboxFactory) -> None:
+    sandbox = await make_sandbox(**DIFFERENT)
+
+    fast = ("--requests-per-minute", "6000")  # the sandbox's window is a minute long
+    code, out, err = await run("doctor", "--json", *fast, env=environment(sandbox))
+
+    assert code == 0, err
+    report = json.loads(out)
+    differences = report["differences"]
+    assert "token request: the JSON body was refused; form-encoded worked" in differences
+    assert "token lifetime: 3600 s granted, documented 31536000 or 2592000 s" in differences
+    assert "templates.list: pagination shape 'cursor' (handled; assumed 'resource')" in differences
+    assert "assets.list: unknown fields x_sandbox" in differences
+    assert "assets.list: assumed fields absent thumbnail_url" in differences
+    assert any(d.startswith("assets.tags: /api/assets/tags answered 404") for d in differences)
+    assert "rate limit: no X-RateLimit-* headers; the gate cannot learn the limit" in differences
+    assert report["endpoints"]["assets.list"]["datetime_formats"]
+    assert report["requests"] <= 12  # 2 token, 1 introspection, 8 lists (+1 replay at most)
+    assert sandbox.client_secret not in out
+    assert not any(r.token and r.token in out for r in sandbox.stats.requests)
+
+
+async def test_a_server_that_matches_the_contract_has_no_differences(
+    make_sandbox: SandboxFactory,
+) -> None:
+    sandbox = await make_sandbox(rate_limit=600, rate_window=6)
+    rate = ("--requests-per-minute", "6000", "--rate-window", "6")
+
+    code, out, err = await run("doctor", *rate, env=environment(sandbox))
+
+    assert code == 0, err
+    assert "No differences" in out
+    assert "11 requests made" in out or "10 requests made" in out
+
+
+async def test_a_path_override_makes_a_renamed_endpoint_work_everywhere(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Any
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, paths={"/api/assets/tags": "/api/asset-tags"})
+    expected = sandbox.items("/api/assets/tags")
+
+    client = make_client(sandbox, paths={"assets.tags": "/api/asset-tags"})
+    assert [t.id for t in await client.assets.tags().collect()] == [t["id"] for t in expected]
+
+    args = ("harvest", "--out", str(tmp_path), "--resources", "asset_tags")
+    code, _, err = await run(
+        *args, "--path", "assets.tags=/api/asset-tags", env=environment(sandbox)
+    )
+    assert code == 0, err
+    assert read_jsonl(tmp_path / "asset_tags.jsonl") == expected
+
+    env = environment(sandbox, CLIQUIFY_PATHS="assets.tags=/api/asset-tags")
+    code, _, err = await run(
+        "harvest", "--out", str(tmp_path / "env"), "--resources", "asset_tags", env=env
+    )
+    assert code == 0, err
+    assert read_jsonl(tmp_path / "env" / "asset_tags.jsonl") == expected
+
+
+def test_overrides_of_unknown_endpoints_or_relative_paths_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no endpoint"):
+        CliquifyClient("id", "secret", paths={"assets.nope": "/api/x"})
+    with pytest.raises(ConfigurationError, match="must start with"):
+        CliquifyClient("id", "secret", paths={"assets.tags": "api/x"})
+
+
+async def test_the_form_fallback_costs_one_extra_request_once(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, token_body="form")
+    client = make_client(sandbox)
+
+    await client.folders.list().collect()
+    assert sandbox.stats.token_requests == 2  # JSON refused, then the form
+    sandbox.revoke_all_tokens()
+    await client.folders.list().collect()
+    assert sandbox.stats.token_requests == 3  # the next token goes straight to the form
+
+
+async def test_drift_warnings_come_once_per_model_and_field(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    reset_drift()
+    caplog.set_level(logging.WARNING, logger="cliquify_async.drift")
+    sandbox = await make_sandbox(rate_limit=None, extra_fields=True, drop_fields=("size",))
+    client = make_client(sandbox)
+
+    await client.assets.list(per_page=10).collect()
+    await client.assets.list(per_page=10).collect()
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "cliquify_async.drift"]
+    about_assets = [m for m in messages if m.startswith("Asset")]
+    assert len([m for m in about_assets if "x_sandbox" in m]) == 1
+    assert len([m for m in about_assets if m.startswith("Asset.size")]) == 1
+    assert len(about_assets) == 2
+
+
+async def test_a_page_hint_walks_a_list_whose_bodies_say_nothing(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    client = make_client(sandbox, pagination={"folders.list": "page"}, page_concurrency=1)
+    for body in ({"data": [{"id": 1}, {"id": 2}]}, {"data": [{"id": 3}]}, {"data": []}):
+        sandbox.faults.add(Fault.body(body), path="/api/folders")
+
+    folders = await client.folders.list().collect()
+
+    assert [f.id for f in folders] == [1, 2, 3]
+    pages = [r.query.get("page") for r in sandbox.stats.requests if r.path == "/api/folders"]
+    assert pages == [None, "2", "3"]
+
+
+async def test_a_none_hint_takes_the_first_response_as_the_whole_list(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, pagination="flat")
+    client = make_client(sandbox, pagination={"assets.list": "none"})
+
+    assets = await client.assets.list(per_page=10).collect()
+
+    assert len(assets) == 10
+    assert sandbox.stats.count("/api/assets") == 1
