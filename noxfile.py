@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`, `bench`."""
+"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ def tests(session: nox.Session) -> None:
     """The test suite against the sandbox server on loopback."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The soak run: 20,000 requests, 10% faults (CLIQUIFY_SOAK_REQUESTS to change)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "soak", "-s", "tests/reliability", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -95,6 +95,7 @@ class AsyncPaginator(Generic[T]):
         self._concurrency = concurrency
         self._prefetch = prefetch
         self._hint = hint
+        self._needed: int | None = None  # items collect(max_items=) still wants
         self._next: URL | None = url
         self._next_key: PageKey | None = None
         self._ahead: dict[PageKey, asyncio.Task[_Fetched[T]]] = {}
@@ -156,19 +157,26 @@ class AsyncPaginator(Generic[T]):
         """Every remaining item in a list, or the first `max_items` of them.
 
         If a page fails, the items gathered so far go back to the paginator before the error
-        is raised, so the next `collect()` returns them too: nothing is lost.
+        is raised, so the next `collect()` returns them too: nothing is lost. Stopping at
+        `max_items` cancels the pages still being read ahead.
         """
         items: list[T] = []
         if max_items is not None and max_items <= 0:
             return items
+        self._needed = max_items
         try:
             async for item in self:
                 items.append(item)
-                if max_items is not None and len(items) >= max_items:
-                    break
+                if max_items is not None:
+                    self._needed = max_items - len(items)
+                    if not self._needed:
+                        await self.suspend()  # nobody asked for the pages being read ahead
+                        break
         except BaseException:
             self._buffer.extendleft(reversed(items))
             raise
+        finally:
+            self._needed = None
         return items
 
     async def aclose(self) -> None:
@@ -179,14 +187,16 @@ class AsyncPaginator(Generic[T]):
         self._next = None
         self._buffer.clear()
         await self.suspend()
+        self._ahead.clear()
 
     async def suspend(self) -> None:
-        """Cancel the pages being read ahead but keep the position: `next_token` stays valid
-        and iterating again goes on from there."""
-        ahead, self._ahead = list(self._ahead.values()), {}
-        for task in ahead:
+        """Cancel the pages still being read ahead but keep the position: `next_token` stays
+        valid, pages already read are kept, and iterating again goes on from there."""
+        pending = {key: task for key, task in self._ahead.items() if not task.done()}
+        for key, task in pending.items():
+            del self._ahead[key]
             task.cancel()
-        await asyncio.gather(*ahead, return_exceptions=True)
+        await asyncio.gather(*pending.values(), return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         return self
@@ -255,12 +265,18 @@ class AsyncPaginator(Generic[T]):
         info, following = fetched.info, self._next
         if following is None or self._next_key is None:
             return
+        ahead = self._concurrency
+        if self._needed is not None:  # collect(max_items=): no page beyond the last needed
+            still_needed = self._needed - len(self._buffer) - len(fetched.items)
+            ahead = min(ahead, -(-max(still_needed, 0) // max(len(fetched.items), 1)))
+            if ahead == 0:
+                return
         wanted: dict[PageKey, URL] = {}
         if self._prefetch or (self._concurrency > 1 and info.last_page is not None):
             wanted[self._next_key] = following
         if info.number is not None and info.last_page is not None and not info.is_cursor:
             # Pages further on differ from this one's URL in their number alone.
-            last = min(info.last_page, info.number + self._concurrency)
+            last = min(info.last_page, info.number + ahead)
             for number in range(info.number + 2, last + 1):
                 wanted[number] = url.update_query(page=number)
         for key, page_url in wanted.items():
