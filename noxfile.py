@@ -1,6 +1,10 @@
-"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`."""
+"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`, `docs`."""
 
 from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
 
 import nox
 
@@ -37,3 +41,43 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
     session.install("-e", ".[test,lint]")
     session.run("mypy", "--strict", "cliquify_async")
+
+
+def exported(path: str) -> list[str]:
+    """The names in a module's `__all__`, read from its source (nothing is imported)."""
+    for node in ast.parse(Path(path).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            return [str(name) for name in ast.literal_eval(node.value)]
+    raise ValueError(f"{path} has no __all__")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site: `mkdocs build --strict`, offline, into a temporary folder,
+    then a check that the API reference lists every public name."""
+    session.install("-e", ".[docs]")
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "--site-dir",
+        str(site),
+        env={"NO_MKDOCS_2_WARNING": "1"},  # mkdocs-material's banner about its successor
+    )
+    # mkdocstrings gives each object it documents an HTML id equal to its import path.
+    page = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    errors = exported("cliquify_async/errors.py")
+    wanted = [f"cliquify_async.{n}" for n in exported("cliquify_async/__init__.py")]
+    wanted = [name for name in wanted if name.rpartition(".")[2] not in errors]
+    wanted += [f"cliquify_async.errors.{n}" for n in errors]
+    sandbox = exported("cliquify_async/sandbox/__init__.py")
+    wanted += [f"cliquify_async.sandbox.{n}" for n in sandbox]
+    missing = [name for name in wanted if name not in ids]
+    if missing:
+        session.error(f"docs/reference.md does not list {', '.join(missing)}")
+    session.log(f"The API reference lists all {len(wanted)} public names; the site is in {site}")
