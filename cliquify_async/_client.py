@@ -22,6 +22,7 @@ from ._protocol import QueryValue, encode_query
 from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
+from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 
 T = TypeVar("T")
@@ -50,6 +51,11 @@ class CliquifyClient:
     A `session` you pass in is used as it is and never closed. `rate_gate` and `token_store`
     replace the in-process gate and token cache, so several processes can share one budget
     and one token (see `cliquify_async.redis`).
+
+    Raises ConfigurationError (a ValueError) at construction for missing credentials, an
+    invalid or plain-http non-loopback base URL, unknown `paths` or `pagination` keys, and
+    out-of-range numbers. Calls on a closed client raise ClientClosedError; everything the
+    API or the network does wrong is a CliquifyError subclass (see `cliquify_async.errors`).
     """
 
     def __init__(
@@ -98,6 +104,8 @@ class CliquifyClient:
             trace_configs=trace_configs,
         )
         self._retry: RetryPolicy | None = None
+        if page_concurrency < 1:
+            raise ConfigurationError("page_concurrency must be at least 1")
         self._page_concurrency = page_concurrency
         self._prefetch = prefetch
         self._bind_resources()
@@ -187,7 +195,8 @@ class CliquifyClient:
 
         The file appears at `path` only once complete. Only URLs under the API's /api/ get the
         token and pass the rate gate; files elsewhere (a CDN) are fetched without either.
-        Failures are retried like API calls.
+        Failures are retried like API calls, then raised as APIStatusError subclasses or
+        APIConnectionError; OSError if the file cannot be written.
         """
         return await self._transport.download(URL(url), Path(path), retry=self._retry)
 

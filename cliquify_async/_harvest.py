@@ -153,9 +153,11 @@ class Harvester:
         names = list(resources)
         unknown = sorted(set(names) - set(RESOURCES))
         if unknown:
-            raise ValueError(f"unknown resources {unknown}; choose from {sorted(RESOURCES)}")
+            raise ConfigurationError(
+                f"unknown resources {unknown}; choose from {sorted(RESOURCES)}"
+            )
         if download_concurrency < 1:
-            raise ValueError("download_concurrency must be at least 1")
+            raise ConfigurationError("download_concurrency must be at least 1")
         self._client = client
         self._out = Path(out)
         self._names = names

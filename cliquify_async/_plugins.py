@@ -80,14 +80,18 @@ class MemoryTokenStore:
         return f"<MemoryTokenStore holding={self._stored is not None}>"
 
     async def load(self) -> StoredToken | None:
+        """The token kept in this process, if any."""
         return self._stored
 
     async def save(self, stored: StoredToken) -> None:
+        """Keep a newly fetched token."""
         self._stored = stored
 
     async def discard(self, access_token: str) -> None:
+        """Forget the token if it is still `access_token`."""
         if self._stored is not None and self._stored.token.access_token == access_token:
             self._stored = None
 
     def fetching(self) -> AbstractAsyncContextManager[object]:
+        """An asyncio lock: the token manager's own single flight does the rest."""
         return self._lock

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from aiolimiter import AsyncLimiter
 
 from ._window import FixedWindow
+from .errors import ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
 
@@ -40,9 +41,9 @@ class LocalRateGate:
 
     def __init__(self, requests_per_minute: float | None, *, rate_window: float = 60.0) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
-            raise ValueError("requests_per_minute must be positive, or None to disable the gate")
+            raise ConfigurationError("requests_per_minute must be positive, or None for no gate")
         if rate_window <= 0:
-            raise ValueError("rate_window must be positive")
+            raise ConfigurationError("rate_window must be positive")
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
         limit = max(1, int((requests_per_minute or 60) * rate_window / 60))
