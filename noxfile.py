@@ -16,8 +16,8 @@ PYTHON = "3.11"
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite against the sandbox server on loopback."""
-    session.install("-e", ".[test]")
+    """The test suite against the sandbox server (and a redis-server) on loopback."""
+    session.install("-e", ".[test,redis]")
     session.run("pytest", *session.posargs)
 
 
@@ -39,7 +39,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
-    session.install("-e", ".[test,lint]")
+    session.install("-e", ".[test,lint,redis]")
     session.run("mypy", "--strict", "cliquify_async")
 
 

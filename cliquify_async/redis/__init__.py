@@ -1,0 +1,72 @@
+"""One rate budget and one token for a fleet of processes, kept in Redis (`pip install
+cliquify-async[redis]`).
+
+The API limits requests per client IP, so four web workers, a Celery fleet or pods behind one
+NAT share a single budget; per-process gates at 60 rpm each add up to 240 rpm and a stream
+of 429s. Give every process the same Redis URL and key:
+
+    client = client_from_redis_url("redis://cache:6379/0", key="prod-nat-1")
+    async with client:  # one line per process; the CLIQUIFY_* variables as usual
+        ...
+
+or plug the parts in yourself: `CliquifyClient(rate_gate=RedisRateGate(redis, key,
+requests_per_minute=..., rate_window=...), token_store=RedisTokenStore(redis, key,
+client_id=...))`, with a `redis.asyncio.Redis` or `RedisCluster` of yours. Give it a short
+retry, as `client_from_redis_url` does (`retry=Retry(NoBackoff(), 1)`,
+`retry_on_error=[ConnectionError, TimeoutError]`), so an outage is seen at once and the dead
+connections a restart leaves are replaced quietly. Every process of one budget must use the
+same `rate_window`.
+
+The algorithm. The gate is `LocalRateGate` made atomic in Lua on the Redis server: a
+no-burst GCRA pace (one timestamp, the "theoretical arrival time": a permit every
+`rate_window / limit` seconds, burst 0) plus a model of the server's fixed window (the first
+request after a window closed opens one; at most `limit` go into it; the next waits until
+it has surely closed on the server too). GCRA because it is one field of state and O(1) per
+permit, and with no burst it never puts more than `limit` requests in any `rate_window`
+span; the window model because pacing alone drifts against Laravel's fixed windows
+(cliquify-api.md §6), which a sliding-window log or a bursting token bucket would cross. The
+X-RateLimit-* headers of every response, from every process, refine the shared model: the
+limit is learned, the window realigned when a response says it opened the server's window,
+and counted as spent when the server's remaining budget is used up. A 429's Retry-After
+holds every process back and closes the window then. Each step is one script, so two
+processes can never both take the last permit, and all times come from Redis's TIME, the
+one clock the fleet shares. One task per process polls Redis; the others queue locally.
+
+Keys. A budget's keys all carry one Redis Cluster hash tag: `cliquify:{key}:gate` (hash),
+`cliquify:{key}:sends` (sorted set), `cliquify:{key}:token[:client_id]` (hash) and
+`cliquify:{key}:lock[:client_id]` (string); so every script's keys live on one slot of a
+Redis Cluster. The key names the budget, so one key per egress IP; the token and lock are
+per OAuth client within it.
+
+Outages: fail closed. While Redis is unreachable the gate gives no permit: it retries with
+backoff doubling from 50 ms to 2 s, logs one ERROR when the outage starts and one WARNING
+when it ends (logger `cliquify_async.redis`), and never lets a request out unaccounted
+(`max_outage=` makes a longer wait raise RedisUnavailableError instead). A response or
+429 that arrives meanwhile cannot be shared (this process still honours its Retry-After).
+If Redis comes back empty (a restart without persistence, a failover that lost writes),
+the gate cannot know what was sent just before: a fresh state, like a first use, starts
+with one interval of silence (one second at 60 rpm) and a single probe request, and nobody
+else goes until its X-RateLimit-Remaining has told the gate how much of the server's
+window is already used (or 10 s have passed without an answer). While Redis is down the
+token store works per process: its own lock, and the last token it saw (so a few tokens may
+be fetched instead of one).
+
+The token is a secret and is stored in Redis, with its lifetime as TTL; it is never logged.
+Protect that Redis (AUTH/ACL, TLS with `rediss://`) as you would the client secret, or pass
+`share_token=False`. Clients you pass in are never closed; those made by `from_url` or
+`client_from_redis_url` are closed with the gate, store or CliquifyClient.
+"""
+
+from ._client import client_from_redis_url
+from ._gate import RedisRateGate
+from ._health import RedisUnavailableError
+from ._keys import BudgetKeys
+from ._tokens import RedisTokenStore
+
+__all__ = [
+    "BudgetKeys",
+    "RedisRateGate",
+    "RedisTokenStore",
+    "RedisUnavailableError",
+    "client_from_redis_url",
+]

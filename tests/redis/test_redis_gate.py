@@ -1,0 +1,168 @@
+"""The Lua gate against a real Redis: pace, window, shared cool-down and learning, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+import pytest
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from cliquify_async import ConfigurationError
+from cliquify_async.redis import BudgetKeys, RedisRateGate, RedisTokenStore, RedisUnavailableError
+from tests.redis.redis_server import free_port
+
+ANSWERED: dict[str, str] = {}  # a response without X-RateLimit-* headers
+
+
+def make_gate(redis: Redis, key: str, *, limit: int, window: float) -> RedisRateGate:
+    return RedisRateGate(redis, key, requests_per_minute=limit * 60 / window, rate_window=window)
+
+
+async def take(gate: RedisRateGate, headers: dict[str, str] | None = None) -> float:
+    """A permit, answered at once (the answer releases the probe after a fresh start)."""
+    sent = await gate.acquire()
+    await gate.observe(sent, ANSWERED if headers is None else headers)
+    return sent
+
+
+async def test_permits_are_paced_across_instances(redis: Redis, key: str) -> None:
+    first, second = (make_gate(redis, key, limit=20, window=1.0) for _ in range(2))
+
+    sends = [await take(gate) for gate in itertools.islice(itertools.cycle([first, second]), 12)]
+
+    assert first.interval == second.interval == pytest.approx(0.05)
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    assert min(gaps) >= 0.05 - 1e-6  # send times are Redis's own clock: exact
+    assert sends[-1] - sends[0] < 11 * 0.05 + 1.0  # and about the pace (generous for slow CI)
+
+
+async def test_concurrent_tasks_of_two_gates_never_share_a_permit(redis: Redis, key: str) -> None:
+    gates = [make_gate(redis, key, limit=50, window=1.0) for _ in range(2)]
+
+    sends = await asyncio.gather(*(take(gates[n % 2]) for n in range(20)))
+
+    ordered = sorted(sends)
+    assert len(set(ordered)) == 20
+    assert min(b - a for a, b in itertools.pairwise(ordered)) >= 0.02 - 1e-6
+
+
+async def test_a_window_holds_at_most_limit_requests(redis: Redis, key: str) -> None:
+    gate = make_gate(redis, key, limit=4, window=0.4)  # a permit every 0.1 s
+
+    sends = [await take(gate) for _ in range(6)]
+
+    # Four fill the window; the fifth waits until it has closed (0.4 s + 0.008 s guard).
+    assert sends[4] - sends[0] >= 0.4 + 0.008 - 1e-6
+    assert sends[5] - sends[4] >= 0.1 - 1e-6
+
+
+async def test_a_spent_server_budget_closes_the_window_for_every_instance(
+    redis: Redis, key: str
+) -> None:
+    first, second = (make_gate(redis, key, limit=10, window=0.5) for _ in range(2))
+    opener = await take(first, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
+    # Someone else behind our IP spent the budget: the server says none is left.
+    await take(first, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0"})
+
+    after = await second.acquire()
+
+    assert after - opener >= 0.5 - 1e-6
+
+
+async def test_a_cool_down_holds_back_every_instance(redis: Redis, key: str) -> None:
+    first, second = (make_gate(redis, key, limit=100, window=1.0) for _ in range(2))
+    await take(first)
+    loop = asyncio.get_running_loop()
+
+    await first.cool_down(0.3)
+    started = loop.time()
+    await second.acquire()
+
+    assert loop.time() - started >= 0.3 - 0.01
+
+
+async def test_the_learned_limit_is_shared(redis: Redis, key: str) -> None:
+    first, second = (make_gate(redis, key, limit=20, window=1.0) for _ in range(2))
+
+    await take(first, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
+    sends = [await take(second) for _ in range(2)]
+
+    assert first.limit == second.limit == 10
+    assert second.interval == pytest.approx(0.1)
+    assert sends[1] - sends[0] >= 0.1 - 1e-6
+
+
+async def test_lost_state_restarts_with_silence_then_one_probe(redis: Redis, key: str) -> None:
+    gate = make_gate(redis, key, limit=10, window=1.0)  # a permit every 0.1 s
+    before = await take(gate)
+    keys = BudgetKeys(key)
+    await redis.delete(keys.gate, keys.sends)  # what a restart without persistence does
+
+    probe = await gate.acquire()
+    waiter = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0.3)
+    assert not waiter.done()  # nobody goes before the probe's answer
+    await gate.observe(probe, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
+    after = await waiter
+
+    assert probe - before >= 0.1 - 1e-6  # one interval of silence kept the pace
+    assert after - probe >= 0.3
+
+
+async def test_every_key_of_a_budget_carries_one_hash_tag(redis: Redis, key: str) -> None:
+    gate = make_gate(redis, key, limit=100, window=1.0)
+    store = RedisTokenStore(redis, key, client_id="client-1")
+    await take(gate)
+    await gate.cool_down(0.001)
+    async with store.fetching():
+        found = await redis.keys(f"cliquify:*{key}*")
+        names = {name.decode() if isinstance(name, bytes) else name for name in found}
+
+    assert names == {
+        f"cliquify:{{{key}}}:gate",
+        f"cliquify:{{{key}}}:sends",
+        f"cliquify:{{{key}}}:lock:client-1",
+    }
+    assert {key_slot(name.encode()) for name in names} == {key_slot(key.encode())}
+    assert store.token_key == f"cliquify:{{{key}}}:token:client-1"
+    with pytest.raises(ConfigurationError, match="braces"):
+        BudgetKeys("a{b}")
+
+
+async def test_without_redis_the_gate_fails_closed_and_logs_once(
+    key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cliquify_async.redis")
+    gate = RedisRateGate.from_url(f"redis://127.0.0.1:{free_port()}/0", key, max_outage=0.4)
+    try:
+        with pytest.raises(RedisUnavailableError):
+            await gate.acquire()
+        await gate.observe(1.0, ANSWERED)
+        await gate.cool_down(0.01)
+    finally:
+        await gate.aclose()
+
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "fail closed" in errors[0].getMessage()
+
+
+async def test_a_client_passed_in_is_never_closed(redis: Redis, key: str) -> None:
+    gate = make_gate(redis, key, limit=100, window=1.0)
+    store = RedisTokenStore(redis, key)
+
+    await gate.aclose()
+    await store.aclose()
+
+    assert await redis.ping()
+
+
+async def test_a_command_redis_refuses_is_a_cliquify_error(redis: Redis, key: str) -> None:
+    await redis.set(BudgetKeys(key).gate, "not a hash")  # say, another app's key
+    gate = make_gate(redis, key, limit=10, window=1.0)
+
+    with pytest.raises(RedisUnavailableError, match="WRONGTYPE"):
+        await gate.acquire()
