@@ -57,7 +57,7 @@ def exported(path: str) -> list[str]:
 def docs(session: nox.Session) -> None:
     """The documentation site: `mkdocs build --strict`, offline, into a temporary folder,
     then a check that the API reference lists every public name."""
-    session.install("-e", ".[docs]")
+    session.install("-e", ".[docs,redis]")
     site = Path(session.create_tmp()) / "site"
     session.run(
         "mkdocs",
@@ -75,8 +75,9 @@ def docs(session: nox.Session) -> None:
     wanted = [f"cliquify_async.{n}" for n in exported("cliquify_async/__init__.py")]
     wanted = [name for name in wanted if name.rpartition(".")[2] not in errors]
     wanted += [f"cliquify_async.errors.{n}" for n in errors]
-    sandbox = exported("cliquify_async/sandbox/__init__.py")
-    wanted += [f"cliquify_async.sandbox.{n}" for n in sandbox]
+    for package in ("sandbox", "redis"):
+        names = exported(f"cliquify_async/{package}/__init__.py")
+        wanted += [f"cliquify_async.{package}.{n}" for n in names]
     missing = [name for name in wanted if name not in ids]
     if missing:
         session.error(f"docs/reference.md does not list {', '.join(missing)}")
