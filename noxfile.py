@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`, `docs`."""
+"""Developer sessions: `nox -s tests`, `lint`, `typecheck`, `soak`, `bench`, `docs`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def soak(session: nox.Session) -> None:
     """The soak run: 20,000 requests, 10% faults (CLIQUIFY_SOAK_REQUESTS to change)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "soak", "-s", "tests/reliability", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmarks against plain aiohttp on the sandbox (about 2.5 minutes)."""
+    session.install(".[redis]")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+    session.run("python", "-m", "benchmarks.shared_gate")
 
 
 @nox.session(python=PYTHON)

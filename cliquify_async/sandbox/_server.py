@@ -84,7 +84,7 @@ class Sandbox:
         """What walking every page of ``path`` (e.g. "/api/assets") with ``filters`` yields."""
         endpoint = ENDPOINTS[path]
         query = parse_query(endpoint, {k: str(v) for k, v in filters.items()})
-        return endpoint.select(self.dataset[endpoint.key], query.filters)
+        return list(endpoint.select(self.dataset[endpoint.key], query.filters))
 
     def revoke_all_tokens(self) -> None:
         """Revoke every token issued so far, as if an admin rotated the client."""

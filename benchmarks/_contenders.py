@@ -1,0 +1,114 @@
+"""One listing walked by each contender: the SDK, baseline (a) and baseline (b).
+
+Each runner returns the number of items it saw; the caller times it. The SDK and (b) count
+items as they arrive and keep none; (a) gets them all back from its gather, as users write it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from typing import Any, Final, Generic, TypeVar
+
+import aiohttp
+import attrs
+
+from cliquify_async import CliquifyClient
+
+from ._baselines import Counters, Credentials, harvest_concurrent, iter_sequential
+
+T = TypeVar("T")
+
+ASSETS: Final = "/api/assets"
+
+
+async def sdk_assets(
+    creds: Credentials,
+    *,
+    per_page: int,
+    requests_per_minute: float | None,
+    rate_window: float = 60.0,
+    **options: Any,
+) -> int:
+    """`async for` over client.assets.list(per_page=...), items discarded."""
+    async with CliquifyClient(
+        creds.client_id,
+        creds.client_secret,
+        base_url=creds.base_url,
+        requests_per_minute=requests_per_minute,
+        rate_window=rate_window,
+        **options,
+    ) as client:
+        count = 0
+        async for _asset in client.assets.list(per_page=per_page):
+            count += 1
+    return count
+
+
+async def concurrent_assets(
+    creds: Credentials, *, per_page: int, rate: tuple[int, float] | None
+) -> int:
+    """Baseline (a) over /api/assets; returns how many items its gather collected."""
+    async with aiohttp.ClientSession() as session:
+        items = await harvest_concurrent(
+            session, creds, ASSETS, {"per_page": per_page}, Counters(), rate=rate
+        )
+    return len(items)
+
+
+async def sequential_assets(creds: Credentials, *, per_page: int) -> int:
+    """Baseline (b) over /api/assets, items discarded as they come."""
+    count = 0
+    async with aiohttp.ClientSession() as session:
+        async for _item in iter_sequential(
+            session, creds, ASSETS, {"per_page": per_page}, Counters()
+        ):
+            count += 1
+    return count
+
+
+@attrs.frozen
+class Measured(Generic[T]):
+    """A contender's result, its wall time and the CPU time of this process meanwhile."""
+
+    value: T
+    started: float  # time.monotonic()
+    wall: float
+    cpu: float
+
+
+async def _timed(coroutine: Coroutine[Any, Any, T]) -> Measured[T]:
+    started, cpu = time.monotonic(), time.process_time()
+    value = await coroutine
+    return Measured(
+        value=value,
+        started=started,
+        wall=time.monotonic() - started,
+        cpu=time.process_time() - cpu,
+    )
+
+
+def measure(coroutine: Coroutine[Any, Any, T], limit: float) -> Measured[T]:
+    """Run `coroutine` in a fresh event loop, timed, and cancelled after `limit` seconds."""
+
+    async def bounded() -> Measured[T]:
+        async with asyncio.timeout(limit):
+            return await _timed(coroutine)
+
+    return asyncio.run(bounded())
+
+
+def measure_together(
+    coroutines: Sequence[Coroutine[Any, Any, T]], limit: float
+) -> list[Measured[T]]:
+    """Run the coroutines at the same time in one fresh event loop, each timed on its own.
+
+    Their `cpu` figures overlap (one process), so only their wall times are their own.
+    """
+
+    async def bounded() -> list[Measured[T]]:
+        async with asyncio.timeout(limit):
+            return list(await asyncio.gather(*(_timed(c) for c in coroutines)))
+
+    return asyncio.run(bounded())
