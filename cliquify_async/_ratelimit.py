@@ -17,6 +17,7 @@ logger = logging.getLogger("cliquify_async")
 # window's first request: the opener reached the server some time after we sent it.
 MAX_GUARD = 0.25
 GUARD_SHARE = 0.02
+CATCH_UP = 1.05
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -51,6 +52,7 @@ class LocalRateGate:
             limit=limit, window=rate_window, guard=min(MAX_GUARD, GUARD_SHARE * rate_window)
         )
         self._limiter: AsyncLimiter | None = None
+        self._queue = asyncio.Lock()
         self._resume_at = 0.0
 
     def __repr__(self) -> str:
@@ -92,9 +94,13 @@ class LocalRateGate:
                 continue
             if self.requests_per_minute is None:
                 return now
-            if self._limiter is None or self._limiter.time_period != self.interval:
-                self._limiter = AsyncLimiter(1, self.interval)
-            await self._limiter.acquire()
+            # One permit per interval; the bucket holds a sliver more than one permit so a
+            # timer that fired late is caught up on, instead of every permit drifting later.
+            period = self.interval * CATCH_UP
+            if self._limiter is None or self._limiter.time_period != period:
+                self._limiter = AsyncLimiter(CATCH_UP, period)
+            async with self._queue:  # first come, first served: no barging past a waiter
+                await self._limiter.acquire()
             now = loop.time()
             hold = max(self._resume_at, self._window.hold_until(now))
             if hold <= now:
