@@ -138,6 +138,10 @@ class Harvester:
     `report = await Harvester(client, "export/").run()`. All listings run at once through the
     client's one rate gate; with `download=True`, `download_concurrency` workers stream asset
     files to `<out>/files/`. `on_progress` hears of every page and file.
+
+    Raises ConfigurationError for unknown resources, a download_concurrency below 1, or a
+    folder that holds another account's harvest or a damaged state; otherwise what the
+    listings raise (the state on disk stays valid, so running again resumes).
     """
 
     def __init__(

@@ -119,7 +119,10 @@ class AsyncPaginator(Generic[T]):
         return None if self._next is None else _token(self._next)
 
     def resume_from(self, token: str) -> AsyncPaginator[T]:
-        """A new paginator over the same endpoint that starts at a saved `next_token`."""
+        """A new paginator over the same endpoint that starts at a saved `next_token`.
+
+        Raises ConfigurationError for a token of another endpoint or an absolute URL.
+        """
         path = self._transport.config.url(self._endpoint.path).path
         relative = URL(token)
         if relative.is_absolute() or relative.path != path:
@@ -139,6 +142,8 @@ class AsyncPaginator(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        """The next item; raises what fetching its page raised (see the class docstring), and
+        ClientClosedError once the client is closed."""
         if self._buffer:
             return self._buffer.popleft()
         async with self._lock:
@@ -150,7 +155,8 @@ class AsyncPaginator(Generic[T]):
             return self._buffer.popleft()
 
     def pages(self) -> PageIterator[T]:
-        """Iterate page by page instead of item by item (sharing this paginator's position)."""
+        """Iterate page by page instead of item by item (sharing this paginator's position);
+        each page raises what its request raised, like item iteration."""
         return PageIterator(self)
 
     async def collect(self, max_items: int | None = None) -> list[T]:

@@ -40,6 +40,7 @@ class RetryPolicy:
     Waits are capped exponential with full jitter, except that a wait the server gave in
     Retry-After is honoured as given (never jittered down). A server wait longer than
     `max_retry_after` is not slept through: the error is raised with its `retry_after`.
+    A negative `max_retries` raises ConfigurationError.
     """
 
     max_retries: int = 3

@@ -14,7 +14,11 @@ class Auth(Resource):
     """The client's access token, and the introspection and revocation endpoints."""
 
     async def token(self) -> AccessToken:
-        """The cached access token, fetched (once, however many tasks ask) when needed."""
+        """The cached access token, fetched (once, however many tasks ask) when needed.
+
+        Raises InvalidClientError for wrong credentials, InactiveEnterpriseError, or the
+        connection and server errors of the token request after its retries.
+        """
         return await self._transport.tokens.get()
 
     async def introspect(self, token: str | AccessToken | None = None) -> TokenInfo:

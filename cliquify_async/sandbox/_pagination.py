@@ -18,6 +18,7 @@ import attrs
 
 Item = dict[str, Any]
 Shape = Literal["resource", "flat", "simple", "cursor", "cursor_resource", "data", "bare"]
+"""The list response shapes of cliquify-api.md §4 the sandbox can answer with."""
 SHAPES: Final[tuple[Shape, ...]] = get_args(Shape)
 
 _ON_EACH_SIDE: Final = 3  # Laravel's default UrlWindow width

@@ -66,10 +66,12 @@ class Sandbox:
 
     @property
     def client_id(self) -> str:
+        """The OAuth client id the sandbox accepts."""
         return self.config.client_id
 
     @property
     def client_secret(self) -> str:
+        """The sandbox's fixed test secret (not a real credential; repr never shows it)."""
         return self.config.client_secret
 
     @property

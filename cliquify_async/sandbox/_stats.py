@@ -71,7 +71,9 @@ class SandboxStats:
         return most
 
     def record(self, request: RecordedRequest) -> None:
+        """Add one answered request (the server calls this; tests read `requests`)."""
         self.requests.append(request)
 
     def reset(self) -> None:
+        """Forget every record, to count from here on."""
         self.requests.clear()
