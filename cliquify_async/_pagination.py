@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
 from attrs import field, frozen
 from yarl import URL
 
+from ._closing import AsyncClosing
 from ._convert import structure_many
 from ._endpoints import Endpoint
 from ._pages import PageInfo, PaginationHint, Shape, next_page_url, read_page, trusted
@@ -66,7 +66,7 @@ class _Fetched(Generic[T]):
     following: URL | None
 
 
-class AsyncPaginator(Generic[T]):
+class AsyncPaginator(AsyncClosing, Generic[T]):
     """Every item of a listing, page after page, fetched only as they are consumed.
 
     `async for item in paginator` yields items; `paginator.pages()` yields `Page` objects;
@@ -203,17 +203,6 @@ class AsyncPaginator(Generic[T]):
             del self._ahead[key]
             task.cancel()
         await asyncio.gather(*pending.values(), return_exceptions=True)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _fetch_next(self) -> Page[T] | None:
         """Deliver the page at the current position and advance; state moves only on success.

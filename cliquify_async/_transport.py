@@ -93,6 +93,7 @@ class Transport:
         trace_configs: list[aiohttp.TraceConfig] | None,
     ) -> None:
         self.config = config
+        self._api_prefix = config.url("/api/").path
         self.retry = retry
         self.timeout = timeout
         self.gate = gate
@@ -131,9 +132,7 @@ class Transport:
 
     def is_api(self, url: URL) -> bool:
         """True for URLs under the API's /api/ prefix: they take the token and pass the gate."""
-        return same_origin(url, self.config.base_url) and url.path.startswith(
-            self.config.url("/api/").path
-        )
+        return same_origin(url, self.config.base_url) and url.path.startswith(self._api_prefix)
 
     async def get_json(self, url: URL, *, retry: RetryPolicy | None = None) -> Any:
         """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Generic, Self, TypeVar
 
+from ._closing import AsyncClosing
 from ._pagination import AsyncPaginator, Page
 
 K = TypeVar("K")
@@ -15,7 +15,7 @@ T = TypeVar("T")
 DEFAULT_BUFFER = 8
 
 
-class Walk(Generic[K, T]):
+class Walk(AsyncClosing, Generic[K, T]):
     """`async for key, page in walk({...})`: every page of every listing, tagged by its key.
 
     The listings run concurrently (their requests share the client's rate gate), so the
@@ -75,17 +75,6 @@ class Walk(Generic[K, T]):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(listing.suspend() for listing in self._listings.values()))
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def walk(listings: Mapping[K, AsyncPaginator[T]], *, buffer: int = DEFAULT_BUFFER) -> Walk[K, T]:

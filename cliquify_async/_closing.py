@@ -1,0 +1,25 @@
+"""`async with` for anything with an `aclose()`: enter returns it, leaving closes it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+
+class AsyncClosing:
+    """Mixin: `async with thing:` closes `thing` on the way out (subclasses define aclose)."""
+
+    async def aclose(self) -> None:
+        """Release what the object holds; subclasses say what that is."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
