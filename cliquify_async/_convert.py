@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import attrs
 from cattrs import Converter
-from cattrs.gen import make_dict_structure_fn
 from cattrs.strategies import configure_union_passthrough
 
 from . import _drift as drift
 from . import models
+from ._fastpath import ExactDecoder, Hook, Nested, Unusual, compile_exact, named_fields
 from .errors import ResponseDecodeError
 
 T = TypeVar("T")
@@ -41,8 +41,11 @@ def parse_datetime(value: object) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ResponseDecodeError(f"not a timestamp: {value[:40]!r}", data=value) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
+    zone = parsed.tzinfo
+    if zone is UTC:
+        return parsed
+    if zone is None:  # combine() is several times faster than replace(tzinfo=...)
+        return datetime.combine(parsed.date(), parsed.time(), UTC)
     return parsed.astimezone(UTC)
 
 
@@ -88,19 +91,19 @@ def parse_str(value: object) -> str:
 
 
 def _keeping_extra(
-    cls: type[Any], converter: Converter, *, watch_drift: bool
-) -> Callable[[Any, Any], Any]:
+    cls: type[Any], converter: Converter, exact: ExactDecoder, *, watch_drift: bool
+) -> Hook:
     """A structure hook for `cls` that keeps what it cannot use in `extra` instead of failing.
 
     Keys the model does not name go to `extra`. The field types are assumed too, so a known
     field whose value does not fit (tags as strings, a size like "12 KB") is also moved to
     `extra`, leaving the field None. Only a missing or unusable `id` (or another required
     field) fails the item. Each surprise is a drift warning, once per model and field.
+    Items whose fields all fit exactly take the straight-line `exact` decoder instead.
     """
-    named = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
+    named = named_fields(cls)
     types = {a.name: a.type for a in attrs.fields(cls)}
     required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
-    structure_known = make_dict_structure_fn(cls, converter)
 
     def salvage(known: dict[str, Any], unknown: dict[str, Any]) -> Any:
         kept: dict[str, Any] = {}
@@ -117,9 +120,7 @@ def _keeping_extra(
                 raise KeyError(name)
         return cls(**kept, extra=unknown)
 
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+    def split(value: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         known: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
         for key, item in value.items():
@@ -129,40 +130,44 @@ def _keeping_extra(
                 drift.unknown_fields(cls.__name__, unknown)
             if len(known) < len(named):
                 drift.missing_fields(cls.__name__, named - known.keys())
+        return known, unknown
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+        # The usual item has exactly the assumed fields: nothing to split off or warn about.
+        known, unknown = (value, {}) if value.keys() == named else split(value)
         try:
-            return structure_known({**known, "extra": unknown}, cls)
+            return exact(known, unknown)
         except Exception:
             return salvage(known, unknown)
 
     return structure
 
 
-def _or_none(parse: Callable[[object], Any], exact: type | None) -> Callable[[Any, Any], Any]:
-    """A hook for `X | None`: None, a value already of type `exact` as it is, else `parse`."""
-
-    def structure(value: Any, _: Any) -> Any:
-        if value is None or type(value) is exact:
-            return value
-        return parse(value)
-
-    return structure
+def _never_exact(known: Mapping[str, Any], extra: dict[str, Any]) -> Any:
+    """The exact decoder of a converter without straight-line decoding: always the lenient path."""
+    raise Unusual
 
 
-def _build() -> Converter:
+def _build(*, straight_line: bool = True) -> Converter:
+    """The converter; `straight_line=False` leaves only the lenient path (tests compare them)."""
     converter = Converter(detailed_validation=False)
     configure_union_passthrough(int | str | None, converter)
     converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
     converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
     converter.register_structure_hook(int, lambda value, _: parse_int(value))
     converter.register_structure_hook(str, lambda value, _: parse_str(value))
-    # Optional fields straight to their parser: cattrs' generic Optional dispatch is the
-    # largest cost of decoding a page otherwise.
-    for kind, parse in ((str, parse_str), (int, parse_int), (bool, parse_bool)):
-        converter.register_structure_hook(kind | None, _or_none(parse, kind))
-    converter.register_structure_hook(datetime | None, _or_none(parse_datetime, None))
+    nested: dict[type[Any], Nested] = {}  # the models built so far, for those that list them
     for cls in _MODELS:
         attrs.resolve_types(cls)
-        hook = _keeping_extra(cls, converter, watch_drift=cls in _LISTED)
+        exact = (
+            compile_exact(cls, nested=nested, parsers={datetime: parse_datetime})
+            if straight_line
+            else _never_exact
+        )
+        hook = _keeping_extra(cls, converter, exact, watch_drift=cls in _LISTED)
+        nested[cls] = Nested(hook=hook, exact=exact, named=named_fields(cls))
         converter.register_structure_hook(cls, hook)
     return converter
 
@@ -170,17 +175,26 @@ def _build() -> Converter:
 converter = _build()
 
 
+def _decode_error(exc: Exception, cls: type[Any], value: Any, url: str | None) -> Exception:
+    reason = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+    return ResponseDecodeError(f"cannot decode {cls.__name__}: {reason}", data=value, url=url)
+
+
 def structure(value: Any, cls: type[T], *, url: str | None = None) -> T:
     """Decode one JSON value into `cls`, or raise ResponseDecodeError carrying the value."""
     try:
         return converter.structure(value, cls)
     except Exception as exc:
-        reason = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
-        raise ResponseDecodeError(
-            f"cannot decode {cls.__name__}: {reason}", data=value, url=url
-        ) from exc
+        raise _decode_error(exc, cls, value, url) from exc
 
 
 def structure_many(values: Iterable[Any], cls: type[T], *, url: str | None = None) -> list[T]:
     """Decode a list of JSON values into `cls` items, failing with the first bad one."""
-    return [structure(value, cls, url=url) for value in values]
+    hook = converter.get_structure_hook(cls)  # looked up once per page, not once per item
+    items: list[T] = []
+    for value in values:
+        try:
+            items.append(hook(value, cls))
+        except Exception as exc:
+            raise _decode_error(exc, cls, value, url) from exc
+    return items

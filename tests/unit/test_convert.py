@@ -8,7 +8,8 @@ from typing import Any
 import attrs
 import pytest
 
-from cliquify_async._convert import parse_datetime, structure, structure_many
+from cliquify_async._convert import converter, parse_datetime, structure, structure_many
+from cliquify_async._fastpath import ExactDecoder, Nested, Unusual, compile_exact, named_fields
 from cliquify_async.errors import ResponseDecodeError
 from cliquify_async.models import (
     AccessToken,
@@ -380,3 +381,57 @@ def test_false_looking_strings_are_not_true(
     except ResponseDecodeError:
         return
     assert getattr(obj, field) is False
+
+
+# --- the straight-line decoders ----------------------------------------------------------
+
+
+def _exact_asset_decoder() -> ExactDecoder:
+    tag = Nested(
+        hook=converter.get_structure_hook(Tag),
+        exact=compile_exact(Tag, nested={}, parsers={}),
+        named=named_fields(Tag),
+    )
+    return compile_exact(Asset, nested={Tag: tag}, parsers={datetime: parse_datetime})
+
+
+def test_exact_decoder_reads_an_exactly_typed_item() -> None:
+    decode = _exact_asset_decoder()
+    extra = {"kept": True}
+    exact_tag = {"id": 1, "name": "x", "slug": "x", "count": 2}
+    odd_tag = {"id": 2, "new": "kept"}  # not exactly shaped: takes the tag's full hook
+    raw = {"id": 7, "name": "a.jpg", "size": 10, "tags": [exact_tag, odd_tag]}
+    asset = decode({**raw, "created_at": CREATED}, extra)
+    tags = [Tag(id=1, name="x", slug="x", count=2), Tag(id=2, extra={"new": "kept"})]
+    assert asset == Asset(
+        id=7, name="a.jpg", size=10, tags=tags, created_at=CREATED_DT, extra=extra
+    )
+    assert asset.extra is extra
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"id": 7, "size": "10"},  # a number as a string: the lenient path parses it
+        {"id": True},  # a boolean is not an id
+        {"id": 7, "tags": ({"id": 1},)},  # not a JSON list
+        {"id": 7, "name": 3},
+        {"id": 7, "tags": [{"id": 1, "count": "2", "slug": None, "name": None}]},  # tag count
+        {"name": "no id"},
+    ],
+)
+def test_exact_decoder_leaves_anything_else_to_the_lenient_path(raw: dict[str, Any]) -> None:
+    decode = _exact_asset_decoder()
+    with pytest.raises((Unusual, KeyError)):
+        decode(raw, {})
+
+
+def test_exact_decoder_refuses_a_field_type_it_cannot_check() -> None:
+    @attrs.frozen
+    class Odd:
+        id: int
+        sizes: dict[str, int]
+        extra: dict[str, Any] = attrs.field(factory=dict)
+
+    with pytest.raises(TypeError, match="sizes"):
+        compile_exact(Odd, nested={}, parsers={})

@@ -7,13 +7,14 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from cliquify_async import errors
-from cliquify_async._convert import parse_datetime, structure
+from cliquify_async import errors, models
+from cliquify_async._convert import _build, converter, parse_datetime, structure
 from cliquify_async._pages import PageInfo, next_page_url, read_page
 from cliquify_async._protocol import decode_json, error_for_response, parse_retry_after
 from cliquify_async.models import Asset
@@ -356,3 +357,97 @@ def test_structure_asset_keeps_every_unknown_key(raw: dict[str, Any], ident: int
     for key in set(asset.extra) & known:
         assert asset.extra[key] == raw[key]
         assert getattr(asset, key) is None
+
+
+# The straight-line decoders must agree with the lenient field-by-field path on every item.
+lenient = _build(straight_line=False)
+MODELS = [
+    models.Tag,
+    models.Template,
+    models.Folder,
+    models.Asset,
+    models.BrandKit,
+    models.Logo,
+    models.Color,
+    models.AccessToken,
+    models.TokenInfo,
+]
+timestamps = st.builds(
+    lambda dt, iso: dt.isoformat() + "Z" if iso else _format(dt, "%Y-%m-%d %H:%M:%S"),
+    st.datetimes(min_value=datetime(1000, 1, 1)),
+    st.booleans(),
+)
+typed_tags = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(), st.text(max_size=6))},
+    optional={
+        "name": st.one_of(st.none(), st.text(max_size=6)),
+        "slug": st.one_of(st.none(), st.text(max_size=6)),
+        "count": st.one_of(st.none(), st.integers()),
+        "new": json_values,  # a key the model does not name
+    },
+)
+tag_like = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(), st.text(max_size=6))},
+    optional={"name": st.text(max_size=6), "count": numberish, "new": json_values},
+)
+# Values that fit a field of another type, or none: numbers as strings, PHP booleans, ...
+loose_values = st.one_of(
+    numberish,
+    st.sampled_from(["true", "false", "0", "1", " 12 ", "12 KB", "2024-02-30 10:00:00"]),
+    timestamps,
+    st.lists(st.one_of(tag_like, st.text(max_size=4)), max_size=3),
+    json_values,
+)
+_TYPED = {
+    str: st.text(max_size=12),
+    int: st.integers(),
+    float: st.floats(allow_nan=False),
+    bool: st.booleans(),
+    datetime: timestamps,
+}
+
+
+def _typed(annotation: Any) -> st.SearchStrategy[Any]:
+    """Values a field annotated `annotation` takes as they are (its own JSON type)."""
+    members = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+    choices = [st.none()] if len(members) < len(getattr(annotation, "__args__", ())) else []
+    for member in members:
+        if member in _TYPED:
+            choices.append(_TYPED[member])
+        elif member == list[models.Tag]:
+            choices.append(st.lists(typed_tags, max_size=3))
+        else:
+            assert member == list[str], member
+            choices.append(st.lists(st.text(max_size=4), max_size=3))
+    return st.one_of(choices)
+
+
+@st.composite
+def model_items(draw: st.DrawFn, cls: type[Any]) -> dict[str, Any]:
+    """An item for `cls`: all fields or some, each typed exactly or loosely, maybe extra keys."""
+    exact, complete = draw(st.booleans()), draw(st.booleans())
+    item: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name != "extra" and (complete or draw(st.booleans())):
+            typed = _typed(field.type)
+            item[field.name] = draw(typed if exact else st.one_of(typed, loose_values))
+    item.update(draw(st.dictionaries(st.text(max_size=8), json_values, max_size=2)))
+    return item
+
+
+def _outcome(using: Any, value: Any, cls: type[Any]) -> tuple[str, Any]:
+    try:
+        return "decoded", using.structure(value, cls)
+    except Exception as exc:
+        return "failed", (type(exc), str(exc))
+
+
+@settings(max_examples=600, deadline=None, database=None)  # cheap, and it guards every model
+@given(data=st.data(), cls=st.sampled_from(MODELS))
+def test_straight_line_decoding_agrees_with_the_lenient_path(
+    data: st.DataObject, cls: type[Any]
+) -> None:
+    item = data.draw(model_items(cls))
+    snapshot = json.dumps(item, sort_keys=True)
+    assert _outcome(converter, item, cls) == _outcome(lenient, item, cls)
+    assert json.dumps(item, sort_keys=True) == snapshot  # neither path changed the input
