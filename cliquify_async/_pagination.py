@@ -58,11 +58,10 @@ def _key(info: PageInfo, following: URL) -> PageKey:
 
 
 @frozen(kw_only=True)
-class _Fetched(Generic[T]):
-    """A page as fetched, before the listing has moved past it."""
+class _Fetched:
+    """A page as fetched, before the listing has moved past it (its items still JSON)."""
 
     info: PageInfo
-    items: list[T]
     following: URL | None
 
 
@@ -98,7 +97,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._needed: int | None = None  # items collect(max_items=) still wants
         self._next: URL | None = url
         self._next_key: PageKey | None = None
-        self._ahead: dict[PageKey, asyncio.Task[_Fetched[T]]] = {}
+        self._ahead: dict[PageKey, asyncio.Task[_Fetched]] = {}
         self._requested: set[URL] = set()
         self._buffer: deque[T] = deque()
         self._lock = asyncio.Lock()
@@ -217,21 +216,23 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         fetched = await (ahead if ahead is not None else self._fetch(url))
         if self._closed:
             return None
-        page = self._advance(url, fetched)
+        # Decoded only now, not while read ahead: the models then live only as long as the
+        # consumer keeps them, which spares the garbage collector most of its work.
+        items = structure_many(fetched.info.items, self._endpoint.model, url=str(url))
+        page = self._advance(url, fetched, items)
         self._read_ahead(url, fetched)
         return page
 
-    async def _fetch(self, url: URL) -> _Fetched[T]:
+    async def _fetch(self, url: URL) -> _Fetched:
         """One page: request, shape, items, and the link the server gives to the next."""
         body = await self._transport.get_json(url, retry=self._retry)
         info = read_page(body, url=str(url))
-        items = structure_many(info.items, self._endpoint.model, url=str(url))
         following = next_page_url(info, url, self._hint)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
-        return _Fetched(info=info, items=items, following=following)
+        return _Fetched(info=info, following=following)
 
-    def _advance(self, url: URL, fetched: _Fetched[T]) -> Page[T]:
+    def _advance(self, url: URL, fetched: _Fetched, items: list[T]) -> Page[T]:
         """Move past `url`; a next link the listing already followed ends it."""
         following = fetched.following
         if following is not None and (following == url or following in self._requested):
@@ -243,7 +244,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self.pages_fetched += 1
         info = fetched.info
         self._last = Page(
-            items=fetched.items,
+            items=items,
             number=info.number,
             per_page=info.per_page,
             total=info.total,
@@ -254,7 +255,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         )
         return self._last
 
-    def _read_ahead(self, url: URL, fetched: _Fetched[T]) -> None:
+    def _read_ahead(self, url: URL, fetched: _Fetched) -> None:
         """Start fetching the pages after this one: up to `concurrency` of them once the
         server has said how many there are, or just the next one when `prefetch` is on."""
         info, following = fetched.info, self._next
@@ -262,8 +263,8 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             return
         ahead = self._concurrency
         if self._needed is not None:  # collect(max_items=): no page beyond the last needed
-            still_needed = self._needed - len(self._buffer) - len(fetched.items)
-            ahead = min(ahead, -(-max(still_needed, 0) // max(len(fetched.items), 1)))
+            still_needed = self._needed - len(self._buffer) - len(fetched.info.items)
+            ahead = min(ahead, -(-max(still_needed, 0) // max(len(fetched.info.items), 1)))
             if ahead == 0:
                 return
         wanted: dict[PageKey, URL] = {}
