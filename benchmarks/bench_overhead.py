@@ -2,12 +2,15 @@
 
 All three contenders read the same 20,000 assets, 100 per page, from one sandbox in its own
 process; the CPU time is `time.process_time()` of this process, so it is the client's alone.
-Each contender runs REPEATS times in turn; the table shows the best run of each (the one
-least disturbed by the machine), and every run's figure is in the notes.
+The contenders run one after another, REPEATS rounds. The table shows the best run of each
+(the one least disturbed by the machine), and every run's figure is in the notes. This
+machine's speed drifts by up to 2x over seconds, so the verdict is on the median of the
+per-round ratios: each ratio compares two runs made moments apart.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Final
 
@@ -18,7 +21,7 @@ from ._sandbox import SandboxProcess
 
 ASSETS: Final = 20_000
 PER_PAGE: Final = 100
-REPEATS: Final = 3
+REPEATS: Final = 5
 TARGET: Final = 0.6
 RUN_LIMIT: Final = 60.0
 
@@ -41,6 +44,11 @@ def _once(creds: Credentials, contender: int) -> Measured[int]:
     return measured
 
 
+def _median_ratio(runs: list[Measured[int]], baseline: list[Measured[int]]) -> float:
+    """The median over rounds of items/s in `runs` over items/s in the same round's `baseline`."""
+    return statistics.median(b.wall / r.wall for r, b in zip(runs, baseline, strict=True))
+
+
 def overhead(server: SandboxProcess) -> Table:
     """Run the benchmark against `server` (a started `sandbox(ASSETS)`)."""
     started = time.monotonic()
@@ -51,13 +59,14 @@ def overhead(server: SandboxProcess) -> Table:
             runs[contender].append(_once(creds, contender))
     best = [min(r, key=lambda m: m.wall) for r in runs]
     rates = [ASSETS / m.wall for m in best]
+    paired = [_median_ratio(r, runs[1]) for r in runs]
     cpu = [min(m.cpu for m in r) / ASSETS * 1e6 for r in runs]
     table = Table(
         3,
         "Client overhead: items per second with the limit off",
         [
             f"sandbox (own process): rate limit off, {ASSETS} assets, {PER_PAGE} per page "
-            f"({ASSETS // PER_PAGE} pages); best of {REPEATS} runs per contender, interleaved",
+            f"({ASSETS // PER_PAGE} pages); {REPEATS} rounds, each running the three in turn",
             "SDK: requests_per_minute=None, page_concurrency default (4), items decoded into "
             "attrs models; (a) no limiter (the limit is off), items as plain dicts",
         ],
@@ -68,8 +77,15 @@ def overhead(server: SandboxProcess) -> Table:
             label="items per second",
             values=(rates[0], rates[1], rates[2]),
             fmt="{:,.0f}",
-            target=f">= {TARGET}x (a)",
-            verdict=rates[0] >= TARGET * rates[1],
+        )
+    )
+    table.add(
+        Row(
+            label="items/s over (a)'s, median round",
+            values=(paired[0], paired[1], paired[2]),
+            ratio=False,
+            target=f">= {TARGET}",
+            verdict=paired[0] >= TARGET,
         )
     )
     table.add(Row(label="client CPU per item, µs", values=(cpu[0], cpu[1], cpu[2]), fmt="{:.1f}"))
