@@ -99,6 +99,17 @@ def _field_lines(
     ]
 
 
+def _check_plain(cls: type[Any]) -> None:
+    """Refuse a class whose instances need more than their slots set (see compile_exact)."""
+    if not attrs.has(cls) or "__slots__" not in vars(cls):
+        raise TypeError(f"{cls.__name__} is not a slotted attrs class")
+    if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        raise TypeError(f"{cls.__name__} has an init hook")
+    for field in attrs.fields(cls):
+        if field.validator is not None or field.converter is not None or not field.init:
+            raise TypeError(f"{cls.__name__}.{field.name} is validated, converted or not init")
+
+
 def compile_exact(
     cls: type[Any],
     *,
@@ -108,8 +119,12 @@ def compile_exact(
     """Generate the straight-line decoder of attrs class `cls` (which has an `extra` field).
 
     `nested` decode the models that may appear in lists; `parsers` turn a JSON value into a
-    non-JSON type such as datetime and raise on anything they cannot use.
+    non-JSON type such as datetime and raise on anything they cannot use. The decoder sets
+    the instance's slots directly, about twice as fast as a frozen class's `__init__`, which
+    does the same for a model without validators, converters or init hooks; any other class
+    is refused with TypeError.
     """
+    _check_plain(cls)
     scope: dict[str, Any] = {"Unusual": Unusual, "cls": cls}
     fields = [f for f in attrs.fields(attrs.resolve_types(cls)) if f.name != "extra"]
     body = [line for f in fields for line in _field_lines(f, scope, nested, parsers)]

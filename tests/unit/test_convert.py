@@ -435,3 +435,35 @@ def test_exact_decoder_refuses_a_field_type_it_cannot_check() -> None:
 
     with pytest.raises(TypeError, match="sizes"):
         compile_exact(Odd, nested={}, parsers={})
+
+
+def _positive(instance: Any, attribute: Any, value: int) -> None:
+    if value <= 0:
+        raise ValueError(attribute.name)
+
+
+@attrs.frozen
+class _Validated:
+    id: int = attrs.field(validator=_positive)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class _PostInit:
+    id: int
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@attrs.define(slots=False)
+class _NotSlotted:
+    id: int
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@pytest.mark.parametrize("cls", [_Validated, _PostInit, _NotSlotted])
+def test_exact_decoder_refuses_a_class_its_slots_alone_cannot_build(cls: type[Any]) -> None:
+    with pytest.raises(TypeError, match=cls.__name__):
+        compile_exact(cls, nested={}, parsers={})
