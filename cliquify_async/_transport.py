@@ -53,7 +53,9 @@ class ClientStats:
     requests: int = 0
     """Attempts sent to /api/* (each retry and replay counts)."""
     token_requests: int = 0
+    """Attempts sent to the token endpoint (each renewal and retry counts)."""
     retries: int = 0
+    """Attempts made again after a retryable failure, on any endpoint (not the 401 replays)."""
     rate_limited: int = 0
     """429 responses received."""
     auth_replays: int = 0

@@ -2,6 +2,7 @@
 
 The field lists are assumed (cliquify-api.md §3), so every field but `id` is optional and
 any key the model does not name is kept in `extra` (left out of repr) instead of dropped.
+Timestamps are aware datetimes in UTC, whichever of the API's formats the server sent.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class Tag:
     name: str | None = None
     slug: str | None = None
     count: int | None = None
+    """How many items carry the tag, as the server counts them (the meaning is assumed)."""
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -54,6 +57,7 @@ class Template:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -67,6 +71,7 @@ class Folder:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -87,6 +92,7 @@ class Asset:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -100,6 +106,7 @@ class BrandKit:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -115,6 +122,7 @@ class Logo:
     height: int | None = None
     brand_kit_id: Id | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -126,6 +134,7 @@ class Color:
     hex: str | None = None
     brand_kit_id: Id | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -136,6 +145,7 @@ class AccessToken:
     token_type: str = "Bearer"  # noqa: S105 - the scheme's name
     expires_in: float | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
 
 
 @frozen(kw_only=True)
@@ -148,3 +158,4 @@ class TokenInfo:
     scopes: list[str] | None = None
     expires_at: datetime | None = None
     extra: dict[str, Any] = field(factory=dict, repr=False)
+    """What the server sent that the model does not name, or that did not fit a field, as sent."""
