@@ -103,7 +103,7 @@ def _keeping_extra(
     """
     named = named_fields(cls)
     types = {a.name: a.type for a in attrs.fields(cls)}
-    required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
+    required = frozenset(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
 
     def salvage(known: dict[str, Any], unknown: dict[str, Any]) -> Any:
         kept: dict[str, Any] = {}
@@ -111,7 +111,7 @@ def _keeping_extra(
             try:
                 kept[name] = converter.structure(raw, types[name])
             except Exception as exc:
-                if name == "id":
+                if name in required:  # no default to fall back on: the item fails
                     raise
                 unknown[name] = raw
                 drift.undecodable(cls.__name__, name, exc)

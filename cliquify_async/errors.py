@@ -116,7 +116,8 @@ class ResponseDecodeError(CliquifyError):
         status: int | None = None,
         url: str | None = None,
     ) -> None:
-        where = f" ({status} {url})" if url else ""
+        where = " ".join(str(part) for part in (status, url) if part is not None)
+        where = f" ({where})" if where else ""
         shown = f": {excerpt(text)!r}" if text else ""
         super().__init__(f"{reason}{where}{shown}")
         self.reason = reason

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
+from cliquify_async import _drift as drift
 from cliquify_async._convert import converter, parse_datetime, structure, structure_many
 from cliquify_async._fastpath import ExactDecoder, Nested, Unusual, compile_exact, named_fields
 from cliquify_async.errors import ResponseDecodeError
@@ -262,6 +263,15 @@ def test_token_info_without_active_fails() -> None:
         structure({"client_id": "x"}, TokenInfo)
 
 
+def test_a_required_field_that_does_not_fit_fails_with_its_own_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    drift.reset()  # warnings are once per process: earlier tests must not hide this one
+    with pytest.raises(ResponseDecodeError, match="expected a boolean, got 'maybe'"):
+        structure({"active": "maybe"}, TokenInfo)
+    assert "kept in `extra`" not in caplog.text  # no drift warning about a field left None
+
+
 # --- structure: generic rules -----------------------------------------------------------
 
 
@@ -467,3 +477,9 @@ class _NotSlotted:
 def test_exact_decoder_refuses_a_class_its_slots_alone_cannot_build(cls: type[Any]) -> None:
     with pytest.raises(TypeError, match=cls.__name__):
         compile_exact(cls, nested={}, parsers={})
+
+
+def test_decode_error_names_the_url_without_inventing_a_status() -> None:
+    with pytest.raises(ResponseDecodeError) as info:
+        structure({"name": "no id"}, Asset, url=URL)
+    assert str(info.value) == f"cannot decode Asset: missing field 'id' ({URL})"
