@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import aiohttp
 from attrs import define, frozen
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
@@ -98,6 +99,7 @@ class Transport:
         self._api_prefix = config.url("/api/").path
         self.retry = retry
         self.timeout = timeout
+        self._download_timeout = download_timeout(timeout)
         self.gate = gate
         self.tokens = TokenManager(self._fetch_token, store=token_store)
         self.stats = ClientStats()
@@ -145,7 +147,7 @@ class Transport:
         save = partial(save_to, dest)
         policy = retry or self.retry
         if self.is_api(url):
-            return await self._api(url, save, policy)
+            return await self._api(url, save, policy, file=True)
         send = policy.wrap(self._send, on_retry=self._count_retry)
         return await send("GET", url, read=save, file=True)
 
@@ -154,12 +156,12 @@ class Transport:
         doctor): through the gate with the token, no retries."""
 
         async def keep(response: aiohttp.ClientResponse) -> Probe:
-            return Probe(response.status, dict(response.headers), await read_json(response))
+            return Probe(response.status, CIMultiDict(response.headers), await read_json(response))
 
         try:
             return await self._api(url, keep, RetryPolicy(max_retries=0))
         except errors.APIStatusError as exc:
-            return Probe(exc.status, dict(exc.headers), exc.body)
+            return Probe(exc.status, CIMultiDict(exc.headers), exc.body)
 
     async def post_oauth(
         self,
@@ -176,7 +178,11 @@ class Transport:
             return await send("POST", url, read=read_json, form_body=body)
         return await send("POST", url, read=read_json, json_body=body)
 
-    async def _api(self, url: URL, read: Reader[R], policy: RetryPolicy) -> R:
+    async def _api(
+        self, url: URL, read: Reader[R], policy: RetryPolicy, *, file: bool = False
+    ) -> R:
+        """Send with the token through the gate, retried, with one 401 replay; `file` marks
+        a download (any Accept, redirects followed, no total timeout)."""
         if not self.is_api(url):
             raise errors.UntrustedURLError(
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
@@ -185,12 +191,12 @@ class Transport:
         send = policy.wrap(self._send_api, on_retry=self._count_retry)
         token = await self.tokens.get()
         try:
-            return await send(url, token, read, policy.max_retry_after)
+            return await send(url, token, read, policy.max_retry_after, file)
         except errors.AuthenticationError:
             await self.tokens.discard(token.access_token)
             self.stats.auth_replays += 1
             logger.info("401 from %s: replaying once with a new token", url.path)
-            return await send(url, await self.tokens.get(), read, policy.max_retry_after)
+            return await send(url, await self.tokens.get(), read, policy.max_retry_after, file)
 
     async def _fetch_token(self) -> AccessToken:
         body = {
@@ -222,7 +228,7 @@ class Transport:
         return token
 
     async def _send_api(
-        self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float
+        self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float, file: bool
     ) -> R:
         sent_at = await self.gate.acquire()
         try:
@@ -231,6 +237,7 @@ class Transport:
                 url,
                 read=read,
                 bearer=token.access_token,
+                file=file,
                 on_headers=partial(self.gate.observe, sent_at),
             )
         except errors.RateLimitError as exc:
@@ -274,7 +281,7 @@ class Transport:
                 data=form_body,
                 headers=headers,
                 allow_redirects=file,
-                timeout=download_timeout(self.timeout) if file else self.timeout,
+                timeout=self._download_timeout if file else self.timeout,
             ) as response:
                 logger.debug(
                     "%s %s -> %d (%.3f s)",
