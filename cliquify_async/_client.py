@@ -6,23 +6,22 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Self, TypeVar
 
 import aiohttp
 import attrs
 from yarl import URL
 
+from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
 from ._pages import PaginationHint, check_hints
-from ._pagination import AsyncPaginator
+from ._pagination import AsyncPaginator, check_concurrency
 from ._plugins import RateGate, TokenStore
 from ._protocol import QueryValue, encode_query
 from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
-from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 
 T = TypeVar("T")
@@ -31,7 +30,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_CONCURRENCY = 4
 
 
-class CliquifyClient:
+class CliquifyClient(AsyncClosing):
     """An async client of the Cliquify API, safe to share by every task of one event loop.
 
     Use it as `async with CliquifyClient(...) as client:` (or call `await client.aclose()`).
@@ -103,10 +102,8 @@ class CliquifyClient:
             session=session,
             trace_configs=trace_configs,
         )
-        self._retry: RetryPolicy | None = None
-        if page_concurrency < 1:
-            raise ConfigurationError("page_concurrency must be at least 1")
-        self._page_concurrency = page_concurrency
+        self._retry = self._transport.retry
+        self._page_concurrency = check_concurrency(page_concurrency)
         self._prefetch = prefetch
         self._bind_resources()
 
@@ -159,14 +156,13 @@ class CliquifyClient:
         """A view of this client with other per-call settings, sharing its session and gate."""
         clone = copy.copy(self)
         if page_concurrency is not None:
-            clone._page_concurrency = page_concurrency
+            clone._page_concurrency = check_concurrency(page_concurrency)
         if prefetch is not None:
             clone._prefetch = prefetch
         if isinstance(max_retries, RetryPolicy):
             clone._retry = max_retries
         elif max_retries is not None:
-            base = self._retry or self._transport.retry
-            clone._retry = attrs.evolve(base, max_retries=max_retries)
+            clone._retry = attrs.evolve(self._retry, max_retries=max_retries)
         clone._bind_resources()
         return clone
 
@@ -203,14 +199,6 @@ class CliquifyClient:
     async def __aenter__(self) -> Self:
         self._transport.open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client and the session it made; safe to call more than once."""

@@ -45,6 +45,13 @@ class Page(Generic[T]):
     raw: list[Any] = field(factory=list, repr=False)
 
 
+def check_concurrency(pages: int) -> int:
+    """`pages` if it is a usable read-ahead (at least 1); else ConfigurationError."""
+    if pages < 1:
+        raise ConfigurationError("page_concurrency must be at least 1")
+    return pages
+
+
 def _token(url: URL) -> str:
     return str(url.relative())
 
@@ -86,12 +93,10 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         prefetch: bool = False,
         hint: PaginationHint = "auto",
     ) -> None:
-        if concurrency < 1:
-            raise ConfigurationError("page concurrency must be at least 1")
         self._transport = transport
         self._endpoint = endpoint
         self._retry = retry
-        self._concurrency = concurrency
+        self._concurrency = check_concurrency(concurrency)
         self._prefetch = prefetch
         self._hint = hint
         self._needed: int | None = None  # items collect(max_items=) still wants
@@ -126,7 +131,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         relative = URL(token)
         if relative.is_absolute() or relative.path != path:
             raise ConfigurationError(f"{token!r} is not a page token of {self._endpoint.key}")
-        url = self._transport.config.base_url.with_path(path).with_query(relative.query)
+        url = self._transport.config.url(self._endpoint.path).with_query(relative.query)
         return AsyncPaginator(
             self._transport,
             self._endpoint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
+from cliquify_async import CliquifyClient
 from cliquify_async._config import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
@@ -301,3 +302,12 @@ def test_client_config_repr_hides_secret() -> None:
     assert SECRET not in repr(config)
     assert SECRET not in str(config)
     assert "client-1" in repr(config)
+
+
+@pytest.mark.parametrize("pages", [0, -1])
+def test_page_concurrency_below_one_is_refused_up_front(pages: int) -> None:
+    with pytest.raises(ConfigurationError, match="page_concurrency"):
+        CliquifyClient("id", "secret", page_concurrency=pages)
+    client = CliquifyClient("id", "secret")
+    with pytest.raises(ConfigurationError, match="page_concurrency"):
+        client.with_options(page_concurrency=pages)  # not only later, at .list()
