@@ -31,13 +31,9 @@ class TokenManager:
         fetch: Callable[[], Awaitable[AccessToken]],
         *,
         store: TokenStore | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self.store: TokenStore = store or MemoryTokenStore()
-        self._refresh_margin = refresh_margin
-        self._clock = clock
         self._token: AccessToken | None = None
         self._renew_at = 0.0
         self._inflight: asyncio.Task[AccessToken] | None = None
@@ -50,7 +46,7 @@ class TokenManager:
     @property
     def current(self) -> AccessToken | None:
         """The cached token while it is fresh, else None. Never fetches."""
-        if self._token is not None and self._clock() < self._renew_at:
+        if self._token is not None and time.monotonic() < self._renew_at:
             return self._token
         return None
 
@@ -112,9 +108,9 @@ class TokenManager:
             self._token, self._renew_at = stored.token, float("inf")
             return True
         lifetime = stored.token.expires_in or 0.0
-        margin = min(self._refresh_margin, lifetime * 0.1)
+        margin = min(DEFAULT_REFRESH_MARGIN, lifetime * 0.1)
         left = stored.expires_at - time.time() - margin
         if left <= 0 and not fresh_from_server:
             return False
-        self._token, self._renew_at = stored.token, self._clock() + max(left, 0.0)
+        self._token, self._renew_at = stored.token, time.monotonic() + max(left, 0.0)
         return True

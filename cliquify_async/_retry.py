@@ -65,7 +65,7 @@ class RetryPolicy:
 
     def _waits(self) -> Generator[float, BaseException, None]:
         """backoff's wait generator: it is sent each failure and yields the wait before retrying."""
-        rng = random.Random()
+        rng = _JITTER
         retry_number = 0
         exc = yield 0.0
         while True:
@@ -109,6 +109,11 @@ class RetryPolicy:
             logger=None,
         )(attempt_once)
         return decorated
+
+
+_JITTER = random.Random()
+"""One generator for every backoff: seeding one per request cost more than the request's
+own bookkeeping."""
 
 
 def _describe(exc: BaseException) -> str:
