@@ -37,11 +37,14 @@ async def test_200_concurrent_first_calls_make_one_token_request(
 async def test_a_token_is_renewed_before_it_expires(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
-    sandbox = await make_sandbox(rate_limit=None, token_lifetime=0.5)
+    # The sandbox sends expires_in as whole seconds: 2 s, renewed a tenth earlier, at 1.8 s.
+    sandbox = await make_sandbox(rate_limit=None, token_lifetime=2)
     client = make_client(sandbox)
 
     await client.templates.tags().collect()
-    await asyncio.sleep(0.5)  # past the renewal margin (a tenth of the lifetime)
+    await client.templates.tags().collect()
+    assert sandbox.stats.token_requests == 1  # still fresh: reused
+    await asyncio.sleep(1.85)  # past the renewal point, before the token expires
     await client.templates.tags().collect()
 
     assert sandbox.stats.token_requests == 2

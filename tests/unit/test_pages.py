@@ -285,10 +285,7 @@ def test_not_a_list_response(body: Any) -> None:
 
 @pytest.mark.parametrize("value", ["\u00b2", "1" * 5000])
 def test_read_page_non_decimal_digit_strings(value: str) -> None:
-    try:
-        info = read_page({**flat_body(), "per_page": value})
-    except ResponseDecodeError:
-        return
+    info = read_page({**flat_body(), "per_page": value})
     assert info.per_page is None
 
 

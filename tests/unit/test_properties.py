@@ -62,24 +62,18 @@ json_values = st.recursive(
 )
 
 
-def _int_safe(text: str) -> bool:
-    # Digits that str.isdigit() accepts but int() refuses (superscripts, ...) crash read_page:
-    # a known bug, pinned by test_pages.py::test_read_page_non_decimal_digit_strings.
-    return not any(c.isdigit() and not c.isdecimal() for c in text)
-
-
-safe_text = st.text(max_size=20).filter(_int_safe)
+short_text = st.text(max_size=20)
 numberish = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False),
     st.integers(min_value=-5, max_value=10**6).map(str),
-    safe_text,
+    short_text,
 )
 urlish = st.one_of(
     st.none(),
-    safe_text,
+    short_text,
     st.integers(min_value=1, max_value=99).map(lambda n: f"{PATH}?page={n}"),
     st.just("?page=2"),
 )
@@ -89,7 +83,7 @@ page_keys = {
     "per_page": numberish,
     "total": numberish,
     "next_page_url": urlish,
-    "next_cursor": st.one_of(st.none(), safe_text),
+    "next_cursor": st.one_of(st.none(), short_text),
     "from": numberish,
     "to": numberish,
     "path": urlish,
@@ -234,7 +228,7 @@ page_infos = st.builds(
     total=st.one_of(st.none(), st.integers()),
     last_page=st.one_of(st.none(), st.integers()),
     next_url=urlish,
-    next_cursor=st.one_of(st.none(), safe_text),
+    next_cursor=st.one_of(st.none(), short_text),
 )
 current_urls = st.builds(
     lambda page, extra: URL(PATH).update_query({"page": page, **extra}),

@@ -460,9 +460,13 @@ def test_exception_str_has_status_message_method_and_url() -> None:
     assert str(exc) == f"404 Company not found. (GET {URL})"
 
 
-def test_documented_messages_never_leak_secrets() -> None:
-    exc = make_error(401, INVALID_CLIENT_BODY, method="POST")
+def test_exception_text_shows_the_message_not_the_rest_of_the_body() -> None:
+    # A server that echoes the submitted fields back must not put them in logs via str().
+    body = {**INVALID_CLIENT_BODY, "details": {"client_secret": "s3cr3t-value"}}
+    exc = make_error(401, body, method="POST")
     assert "client_secret" not in str(exc)
+    assert "s3cr3t-value" not in str(exc)
+    assert "s3cr3t-value" not in repr(exc)
 
 
 def test_error_for_response_survives_deeply_nested_text() -> None:

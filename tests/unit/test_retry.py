@@ -272,7 +272,7 @@ async def test_wrap_without_on_retry() -> None:
     assert len(flaky.calls) == 2
 
 
-async def test_wrap_logs_retries_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
+async def test_wrap_logs_each_retry_with_its_cause(caplog: pytest.LogCaptureFixture) -> None:
     flaky = Flaky(status_error(503))
     with caplog.at_level(logging.INFO, logger="cliquify_async"):
         assert await fast(2).wrap(flaky.attempt)() == "ok"
