@@ -22,14 +22,20 @@ class Walk(AsyncClosing, Generic[K, T]):
     assets of fifty folders take as long as the budget allows, not fifty times the latency.
     Pages of one listing come in order; listings interleave. At most `buffer` pages wait
     unread. The first failure stops the walk: the other listings are cancelled and the
-    error is raised, and each paginator's `next_token` says where to resume it. Use it with
-    `async with` (or call `aclose()`) so a walk left early cancels what is in flight.
+    error is raised. `next_tokens[key]` says where to resume each listing (None once it has
+    ended): the page after the last one this walk handed out, since pages fetched but not yet
+    handed out are dropped. Use it with `async with` (or call `aclose()`) so a walk left
+    early cancels what is in flight.
     """
 
     def __init__(
         self, listings: Mapping[K, AsyncPaginator[T]], *, buffer: int = DEFAULT_BUFFER
     ) -> None:
         self._listings = dict(listings)
+        self.next_tokens: dict[K, str | None] = {
+            key: listing.next_token for key, listing in self._listings.items()
+        }
+        """Where each listing resumes: the page after the last one handed out."""
         self._pages: asyncio.Queue[tuple[K, Page[T] | BaseException | None]] = asyncio.Queue(buffer)
         self._tasks: list[asyncio.Task[None]] = []
         self._running = len(self._listings)
@@ -56,6 +62,7 @@ class Walk(AsyncClosing, Generic[K, T]):
             if page is None:
                 self._running -= 1
                 continue
+            self.next_tokens[key] = page.next_token
             return key, page
         raise StopAsyncIteration
 
@@ -69,7 +76,7 @@ class Walk(AsyncClosing, Generic[K, T]):
             await self._pages.put((key, None))
 
     async def aclose(self) -> None:
-        """Cancel the listings still running; each paginator keeps its position."""
+        """Cancel the listings still running; `next_tokens` says where each resumes."""
         self._running = 0
         for task in self._tasks:
             task.cancel()

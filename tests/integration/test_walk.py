@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -33,22 +34,28 @@ async def test_the_first_failure_stops_the_walk_and_every_listing_can_resume(
 ) -> None:
     client = make_client(sandbox, max_retries=0, page_concurrency=1)
     before = client_tasks()
-    listings = {name: client.assets.list(per_page=5) for name in ("a", "b")}
-    sandbox.faults.add(Fault.status(500), path="/api/assets", times=1)
+    listings = {name: client.assets.list(per_page=2) for name in ("a", "b")}
+    seen: dict[str, list[Any]] = {name: [] for name in listings}
+    stopped = walk(listings, buffer=2)
 
     async def drain() -> None:
-        async with walk(listings) as pages:
-            async for _ in pages:
-                pass
+        async with stopped as pages:
+            async for name, page in pages:
+                if not any(seen.values()):  # pages are queued by now but not handed out
+                    sandbox.faults.add(Fault.status(500), path="/api/assets", times=1)
+                seen[name] += [asset.id for asset in page.items]
+                await asyncio.sleep(0.02)  # a slow consumer: the queue fills, drivers wait
 
     with pytest.raises(ServerError):
         await drain()
 
     assert client_tasks() == before
-    for listing in listings.values():
-        assert listing.next_token is not None
-        rest = await client.assets.list().resume_from(listing.next_token).collect()
-        assert rest  # the listing goes on from where it stopped
+    every = [raw["id"] for raw in sandbox.items("/api/assets")]
+    for name in listings:
+        token = stopped.next_tokens[name]
+        assert token is not None
+        rest = await client.assets.list().resume_from(token).collect()
+        assert seen[name] + [asset.id for asset in rest] == every  # nothing lost or repeated
 
 
 async def test_leaving_a_walk_early_cancels_what_is_in_flight(
