@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any, Final, Literal, get_args
 from urllib.parse import quote, urlencode
@@ -25,6 +27,7 @@ _ON_EACH_SIDE: Final = 3  # Laravel's default UrlWindow width
 _PREVIOUS: Final = "&laquo; Previous"
 _NEXT: Final = "Next &raquo;"
 _TOTALS: Final = frozenset({"last_page", "last_page_url", "total"})
+_BY_ID: Final = operator.itemgetter("id")
 
 
 @attrs.frozen(kw_only=True)
@@ -100,15 +103,22 @@ def _simple(items: Sequence[Item], request: PageRequest) -> Item:
 
 
 def _cursor(items: Sequence[Item], request: PageRequest) -> Item:
-    """CursorPaginator::toArray(); ``items`` must be sorted by ``id``."""
+    """CursorPaginator::toArray(); ``items`` must be sorted by ``id``, as the cursor's place
+    is found by bisection (a scan per page would make a long walk quadratic)."""
     per_page, cursor = request.per_page, decode_cursor(request.cursor)
+    start, stop = 0, len(items)
     if cursor is None:
-        candidates, forward = list(items), True
+        forward = True
     else:
         cursor_id, forward = cursor
-        candidates = [i for i in items if (i["id"] > cursor_id if forward else i["id"] < cursor_id)]
-    has_more = len(candidates) > per_page
-    data = candidates[:per_page] if forward else candidates[-per_page:]
+        if forward:
+            start = bisect.bisect_right(items, cursor_id, key=_BY_ID)
+        else:
+            stop = bisect.bisect_left(items, cursor_id, key=_BY_ID)
+    has_more = stop - start > per_page
+    data = list(
+        items[start : start + per_page] if forward else items[max(start, stop - per_page) : stop]
+    )
     next_cursor = prev_cursor = None
     if data and (has_more or not forward):
         next_cursor = encode_cursor(data[-1]["id"], forward=True)

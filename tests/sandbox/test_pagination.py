@@ -130,6 +130,25 @@ def test_cursor_walks_forward_and_back() -> None:
     assert ([i["id"] for i in last["data"]], last["next_cursor"]) == ([21, 22, 23], None)
 
 
+def test_cursor_walks_sparse_ids_exactly_both_ways() -> None:
+    """A filtered selection has gaps in its ids, and a cursor's id may be in none of them."""
+    items = [{"id": n} for n in range(3, 80, 7)]  # 3, 10, ..., 73: 11 items
+    ids = [i["id"] for i in items]
+
+    def walk(cursor: str | None, direction: str) -> list[list[int]]:
+        pages = []
+        while True:
+            body = render("cursor", items, attrs.evolve(REQUEST, cursor=cursor))
+            pages.append([i["id"] for i in body["data"]])
+            if (cursor := body[direction]) is None:
+                return pages
+
+    assert walk(None, "next_cursor") == [ids[:5], ids[5:10], ids[10:]]
+    assert walk(encode_cursor(ids[10], forward=False), "prev_cursor") == [ids[5:10], ids[:5]]
+    assert walk(encode_cursor(ids[4] + 3, forward=False), "prev_cursor") == [ids[:5]]
+    assert walk(encode_cursor(ids[4] + 3, forward=True), "next_cursor") == [ids[5:10], ids[10:]]
+
+
 def test_cursor_encoding_matches_laravel_and_tolerates_garbage() -> None:
     # base64url of {"id":15,"_pointsToNextItems":true}, padding stripped
     assert encode_cursor(15, forward=True) == "eyJpZCI6MTUsIl9wb2ludHNUb05leHRJdGVtcyI6dHJ1ZX0"
