@@ -30,15 +30,6 @@ ACCEPT: Final = {"Accept": "application/json"}
 Item = dict[str, Any]
 
 
-@attrs.define
-class Counters:
-    """What a baseline sent and got back."""
-
-    requests: int = 0  # /api attempts
-    rate_limited: int = 0  # 429 answers
-    token_requests: int = 0
-
-
 @attrs.frozen
 class Credentials:
     base_url: str
@@ -50,11 +41,8 @@ class BaselineError(RuntimeError):
     """A baseline met an answer it does not handle, or gave up."""
 
 
-async def fetch_token(
-    session: aiohttp.ClientSession, creds: Credentials, counters: Counters
-) -> str:
+async def fetch_token(session: aiohttp.ClientSession, creds: Credentials) -> str:
     """POST /oauth/access-token with the client credentials; the token inside `token`."""
-    counters.token_requests += 1
     body = {
         "grant_type": "client_credentials",
         "client_id": creds.client_id,
@@ -82,7 +70,6 @@ async def get_page(
     url: str,
     params: Mapping[str, str | int] | None,
     token: str,
-    counters: Counters,
     limiter: AsyncLimiter | None = None,
 ) -> Any:
     """GET one page as JSON; on 429 sleep `Retry-After` (outside the limiter) and retry."""
@@ -90,13 +77,11 @@ async def get_page(
     for _ in range(MAX_ATTEMPTS):
         if limiter is not None:
             await limiter.acquire()
-        counters.requests += 1
         async with session.get(url, params=params, headers=headers) as response:
             if response.status == 200:
                 return await response.json()
             if response.status != 429:
                 raise BaselineError(f"GET {url} answered {response.status}")
-            counters.rate_limited += 1
             wait = _retry_after(response.headers)
         await asyncio.sleep(wait)
     raise BaselineError(f"GET {url}: still 429 after {MAX_ATTEMPTS} attempts")
@@ -107,22 +92,21 @@ async def harvest_concurrent(
     creds: Credentials,
     path: str,
     params: Mapping[str, str | int],
-    counters: Counters,
     *,
     rate: tuple[int, float] | None,
 ) -> list[Item]:
     """Baseline (a): every item of a listing, pages 2..last fetched at once through
     `AsyncLimiter(*rate)` (no limiter when `rate` is None)."""
-    token = await fetch_token(session, creds, counters)
+    token = await fetch_token(session, creds)
     limiter = AsyncLimiter(*rate) if rate is not None else None
     url = f"{creds.base_url}{path}"
-    first = await get_page(session, url, {**params, "page": 1}, token, counters, limiter)
+    first = await get_page(session, url, {**params, "page": 1}, token, limiter)
     last_page = int(first["meta"]["last_page"])
     if last_page > MAX_PAGES:
         raise BaselineError(f"{last_page} pages is more than this baseline fetches")
     rest = await asyncio.gather(
         *(
-            get_page(session, url, {**params, "page": page}, token, counters, limiter)
+            get_page(session, url, {**params, "page": page}, token, limiter)
             for page in range(2, last_page + 1)
         )
     )
@@ -134,16 +118,15 @@ async def iter_sequential(
     creds: Credentials,
     path: str,
     params: Mapping[str, str | int],
-    counters: Counters,
 ) -> AsyncIterator[Item]:
     """Baseline (b): every item of a listing, one page after another (`links.next`)."""
-    token = await fetch_token(session, creds, counters)
+    token = await fetch_token(session, creds)
     next_url: str | None = f"{creds.base_url}{path}"
     query: Mapping[str, str | int] | None = params
     for _ in range(MAX_PAGES):
         if next_url is None:
             return
-        body = await get_page(session, next_url, query, token, counters)
+        body = await get_page(session, next_url, query, token)
         for item in body["data"]:
             yield item
         next_url, query = body["links"]["next"], None

@@ -16,11 +16,17 @@ import attrs
 
 from cliquify_async import CliquifyClient
 
-from ._baselines import Counters, Credentials, harvest_concurrent, iter_sequential
+from ._baselines import Credentials, harvest_concurrent, iter_sequential
+from ._sandbox import SandboxProcess
 
 T = TypeVar("T")
 
 ASSETS: Final = "/api/assets"
+
+
+def credentials(server: SandboxProcess) -> Credentials:
+    """What every contender needs to reach a started sandbox."""
+    return Credentials(server.url, server.client_id, server.client_secret)
 
 
 async def sdk_assets(
@@ -51,9 +57,7 @@ async def concurrent_assets(
 ) -> int:
     """Baseline (a) over /api/assets; returns how many items its gather collected."""
     async with aiohttp.ClientSession() as session:
-        items = await harvest_concurrent(
-            session, creds, ASSETS, {"per_page": per_page}, Counters(), rate=rate
-        )
+        items = await harvest_concurrent(session, creds, ASSETS, {"per_page": per_page}, rate=rate)
     return len(items)
 
 
@@ -61,11 +65,18 @@ async def sequential_assets(creds: Credentials, *, per_page: int) -> int:
     """Baseline (b) over /api/assets, items discarded as they come."""
     count = 0
     async with aiohttp.ClientSession() as session:
-        async for _item in iter_sequential(
-            session, creds, ASSETS, {"per_page": per_page}, Counters()
-        ):
+        async for _item in iter_sequential(session, creds, ASSETS, {"per_page": per_page}):
             count += 1
     return count
+
+
+async def unlimited_assets(contender: int, creds: Credentials, *, per_page: int) -> int:
+    """Contender 0 (SDK), 1 ((a)) or 2 ((b)) over /api/assets with the limit off."""
+    if contender == 0:
+        return await sdk_assets(creds, per_page=per_page, requests_per_minute=None)
+    if contender == 1:
+        return await concurrent_assets(creds, per_page=per_page, rate=None)
+    return await sequential_assets(creds, per_page=per_page)
 
 
 @attrs.frozen
@@ -73,7 +84,6 @@ class Measured(Generic[T]):
     """A contender's result, its wall time and the CPU time of this process meanwhile."""
 
     value: T
-    started: float  # time.monotonic()
     wall: float
     cpu: float
 
@@ -81,12 +91,7 @@ class Measured(Generic[T]):
 async def _timed(coroutine: Coroutine[Any, Any, T]) -> Measured[T]:
     started, cpu = time.monotonic(), time.process_time()
     value = await coroutine
-    return Measured(
-        value=value,
-        started=started,
-        wall=time.monotonic() - started,
-        cpu=time.process_time() - cpu,
-    )
+    return Measured(value=value, wall=time.monotonic() - started, cpu=time.process_time() - cpu)
 
 
 def measure(coroutine: Coroutine[Any, Any, T], limit: float) -> Measured[T]:

@@ -24,10 +24,8 @@ STOP_TIMEOUT: Final = 10.0
 class Record(NamedTuple):
     """One request as the sandbox handled it."""
 
-    method: str
     path: str
     time: float  # arrival, time.monotonic() of the sandbox process
-    status: int | None
     throttled: bool  # answered 429 by the rate limiter
     page: int | None  # the `page` query parameter, if a number
 
@@ -58,7 +56,7 @@ async def _host(conn: Connection, options: dict[str, Any]) -> None:
         while (command := await loop.run_in_executor(None, _receive, conn)) != "stop":
             if command == "records":
                 records = [
-                    Record(r.method, r.path, r.time, r.status, r.throttled, _page(r.query))
+                    Record(r.path, r.time, r.throttled, _page(r.query))
                     for r in sandbox.stats.requests
                 ]
                 conn.send(("ok", records))

@@ -19,8 +19,8 @@ import aiohttp
 
 from cliquify_async import CliquifyClient
 
-from ._baselines import Counters, Credentials, fetch_token, get_page
-from ._contenders import measure
+from ._baselines import Credentials, fetch_token, get_page
+from ._contenders import credentials, measure
 from ._report import Row, Table
 from ._sandbox import SandboxProcess
 
@@ -62,7 +62,6 @@ async def sdk_cold(creds: Credentials) -> Timeline:
 async def concurrent_cold(creds: Credentials) -> Timeline:
     started = time.monotonic()
     done: list[float] = []
-    counters = Counters()
     token: str | None = None
     url = f"{creds.base_url}{FOLDERS}"
     async with aiohttp.ClientSession() as session:
@@ -70,8 +69,8 @@ async def concurrent_cold(creds: Credentials) -> Timeline:
         async def call() -> None:
             nonlocal token
             if token is None:
-                token = await fetch_token(session, creds, counters)
-            if (await get_page(session, url, None, token, counters))["data"]:
+                token = await fetch_token(session, creds)
+            if (await get_page(session, url, None, token))["data"]:
                 done.append(time.monotonic())
 
         await asyncio.gather(*(call() for _ in range(CALLS)))
@@ -81,12 +80,11 @@ async def concurrent_cold(creds: Credentials) -> Timeline:
 async def sequential_cold(creds: Credentials) -> Timeline:
     started = time.monotonic()
     done: list[float] = []
-    counters = Counters()
     url = f"{creds.base_url}{FOLDERS}"
     async with aiohttp.ClientSession() as session:
-        token = await fetch_token(session, creds, counters)
+        token = await fetch_token(session, creds)
         for _ in range(CALLS):
-            if (await get_page(session, url, None, token, counters))["data"]:
+            if (await get_page(session, url, None, token))["data"]:
                 done.append(time.monotonic())
     return _timeline(started, done)
 
@@ -97,7 +95,7 @@ def coldstart() -> Table:
     api: list[int] = []
     timelines: list[Timeline] = []
     with SandboxProcess(templates=0, rate_limit=None) as server:
-        creds = Credentials(server.url, server.client_id, server.client_secret)
+        creds = credentials(server)
         for contender in (sdk_cold, concurrent_cold, sequential_cold):
             server.reset()
             timelines.append(measure(contender(creds), RUN_LIMIT).value)

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Final, NamedTuple
 
 from ._baselines import Credentials
-from ._contenders import concurrent_assets, sdk_assets, sequential_assets
+from ._contenders import credentials, unlimited_assets
 from ._report import CONTENDERS, Row, Table
 from ._sandbox import SandboxProcess
 from .bench_overhead import ASSETS
@@ -60,17 +60,9 @@ def _hwm_kib() -> int | None:
     return None
 
 
-async def _harvest(contender: int, creds: Credentials) -> int:
-    if contender == 0:
-        return await sdk_assets(creds, per_page=PER_PAGE, requests_per_minute=None)
-    if contender == 1:
-        return await concurrent_assets(creds, per_page=PER_PAGE, rate=None)
-    return await sequential_assets(creds, per_page=PER_PAGE)
-
-
 async def _bounded(contender: int, creds: Credentials) -> int:
     async with asyncio.timeout(CHILD_LIMIT):
-        return await _harvest(contender, creds)
+        return await unlimited_assets(contender, creds, per_page=PER_PAGE)
 
 
 def _child(conn: Connection, contender: int, creds: Credentials) -> None:
@@ -137,8 +129,7 @@ def memory(small: SandboxProcess, large: SandboxProcess) -> Table:
     started = time.monotonic()
     peaks: dict[int, list[Peak]] = {}
     for size, server in ((SMALL, small), (LARGE, large)):
-        creds = Credentials(server.url, server.client_id, server.client_secret)
-        peaks[size] = measure_side_by_side(creds)
+        peaks[size] = measure_side_by_side(credentials(server))
         for name, peak in zip(CONTENDERS, peaks[size], strict=True):
             if peak.items != size:
                 raise RuntimeError(f"{name} saw {peak.items} of {size} assets")

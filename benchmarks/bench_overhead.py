@@ -15,7 +15,7 @@ import time
 from typing import Final
 
 from ._baselines import Credentials
-from ._contenders import Measured, concurrent_assets, measure, sdk_assets, sequential_assets
+from ._contenders import Measured, credentials, measure, unlimited_assets
 from ._report import Row, Table
 from ._sandbox import SandboxProcess
 
@@ -32,13 +32,7 @@ def sandbox(assets: int) -> SandboxProcess:
 
 
 def _once(creds: Credentials, contender: int) -> Measured[int]:
-    if contender == 0:
-        coroutine = sdk_assets(creds, per_page=PER_PAGE, requests_per_minute=None)
-    elif contender == 1:
-        coroutine = concurrent_assets(creds, per_page=PER_PAGE, rate=None)
-    else:
-        coroutine = sequential_assets(creds, per_page=PER_PAGE)
-    measured = measure(coroutine, RUN_LIMIT)
+    measured = measure(unlimited_assets(contender, creds, per_page=PER_PAGE), RUN_LIMIT)
     if measured.value != ASSETS:
         raise RuntimeError(f"contender {contender} saw {measured.value} of {ASSETS} assets")
     return measured
@@ -52,7 +46,7 @@ def _median_ratio(runs: list[Measured[int]], baseline: list[Measured[int]]) -> f
 def overhead(server: SandboxProcess) -> Table:
     """Run the benchmark against `server` (a started `sandbox(ASSETS)`)."""
     started = time.monotonic()
-    creds = Credentials(server.url, server.client_id, server.client_secret)
+    creds = credentials(server)
     runs: list[list[Measured[int]]] = [[], [], []]
     for _ in range(REPEATS):
         for contender in range(3):

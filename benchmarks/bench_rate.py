@@ -11,6 +11,7 @@ the fixed windows themselves.
 from __future__ import annotations
 
 import itertools
+import operator
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -18,10 +19,12 @@ from typing import Any, Final
 
 import attrs
 
-from ._baselines import Credentials
+from cliquify_async.sandbox._stats import most_within
+
 from ._contenders import (
     Measured,
     concurrent_assets,
+    credentials,
     measure,
     measure_together,
     sdk_assets,
@@ -29,6 +32,7 @@ from ._contenders import (
 )
 from ._report import Row, Table, Value, Values
 from ._sandbox import Record, SandboxProcess
+from ._windows import Window, server_windows
 
 RUN_LIMIT: Final = 90.0  # seconds a contender may take before it is cancelled
 
@@ -64,39 +68,6 @@ class Scenario:
             retry_after_precision="float",
             latency=self.latency,
         )
-
-
-@attrs.frozen
-class Window:
-    """One of the server's fixed windows, replayed from the arrival times."""
-
-    opened: float
-    accepted: int
-    rejected: int
-
-
-def server_windows(records: Sequence[Record], window: float) -> list[Window]:
-    """The throttle's windows: one opens at the first /api arrival after the last closed."""
-    windows: list[Window] = []
-    for record in records:
-        if not windows or record.time >= windows[-1].opened + window:
-            windows.append(Window(record.time, 0, 0))
-        last = windows[-1]
-        windows[-1] = Window(
-            last.opened, last.accepted + (not record.throttled), last.rejected + record.throttled
-        )
-    return windows
-
-
-def max_in_span(records: Sequence[Record], span: float) -> int:
-    """The most accepted arrivals within any `span` seconds (a sliding span)."""
-    times = [r.time for r in records if not r.throttled]
-    most = start = 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= span:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def out_of_order(records: Sequence[Record]) -> int:
@@ -166,10 +137,6 @@ def _outcome(sandbox: SandboxProcess, measured: Measured[int], scenario: Scenari
     return Outcome(measured, records, server_windows(records, scenario.window))
 
 
-def _creds(sandbox: SandboxProcess) -> Credentials:
-    return Credentials(sandbox.url, sandbox.client_id, sandbox.client_secret)
-
-
 @attrs.frozen
 class Runs:
     """The outcomes of SDK, (a) and (b); `default` is the SDK at its default concurrency."""
@@ -181,7 +148,7 @@ class Runs:
 def _sdk(scenario: Scenario, sandbox: SandboxProcess, options: dict[str, Any]) -> Outcome:
     measured = measure(
         sdk_assets(
-            _creds(sandbox),
+            credentials(sandbox),
             per_page=scenario.per_page,
             requests_per_minute=scenario.requests_per_minute,
             rate_window=scenario.window,
@@ -217,11 +184,11 @@ def run_scenario(scenario: Scenario, *, after_sdk: Callable[[], object] | None =
         baselines = measure_together(
             [
                 concurrent_assets(
-                    _creds(concurrent),
+                    credentials(concurrent),
                     per_page=scenario.per_page,
                     rate=(scenario.limit, scenario.window),
                 ),
-                sequential_assets(_creds(sequential), per_page=scenario.per_page),
+                sequential_assets(credentials(sequential), per_page=scenario.per_page),
             ],
             RUN_LIMIT,
         )
@@ -252,6 +219,23 @@ class Targets:
     wall_over_floor: float | None = None
 
 
+def _target_row(
+    label: str,
+    values: Values,
+    goal: float | None,
+    target: str,
+    met: Callable[[float, float], bool],
+    fmt: str = "{:.2f}",
+) -> Row:
+    """A row whose verdict is `met(values[0], goal)`, the SDK's figure against the goal that
+    `target` formats; no target when `goal` is None, and a missing figure fails."""
+    if goal is None:
+        return Row(label=label, values=values, fmt=fmt)
+    sdk = values[0]
+    verdict = sdk is not None and met(sdk, goal)
+    return Row(label=label, values=values, fmt=fmt, target=target.format(goal), verdict=verdict)
+
+
 def _table(
     number: int,
     title: str,
@@ -264,27 +248,26 @@ def _table(
     runs = run_scenario(scenario, after_sdk=after_sdk)
     outcomes = runs.outcomes
     limit, window, floor = scenario.limit, scenario.window, scenario.floor
-    sdk = outcomes[0]
     table = Table(number, title, _setup(scenario))
     table.add(Row(label="wall time, s", values=_values(outcomes, lambda o: o.measured.wall)))
-    over = _values(outcomes, lambda o: o.measured.wall / floor)
-    goal = targets.wall_over_floor
     table.add(
-        Row(
-            label=f"wall time / floor ({floor:g} s)",
-            values=over,
-            target="" if goal is None else f"<= {goal:.2f}",
-            verdict=None if goal is None else sdk.measured.wall / floor <= goal,
+        _target_row(
+            f"wall time / floor ({floor:g} s)",
+            _values(outcomes, lambda o: o.measured.wall / floor),
+            targets.wall_over_floor,
+            "<= {:.2f}",
+            operator.le,
         )
     )
     table.add(Row(label="/api requests sent", values=_values(outcomes, lambda o: o.sent), fmt="{}"))
     table.add(
-        Row(
-            label="429 answers",
-            values=_values(outcomes, lambda o: o.rate_limited),
+        _target_row(
+            "429 answers",
+            _values(outcomes, lambda o: o.rate_limited),
+            0 if targets.zero_429 else None,
+            "= {}",
+            operator.eq,
             fmt="{}",
-            target="= 0" if targets.zero_429 else "",
-            verdict=sdk.rate_limited == 0 if targets.zero_429 else None,
         )
     )
     table.add(
@@ -295,15 +278,14 @@ def _table(
             ratio=False,
         )
     )
-    fill = sdk.fill(limit)[0]
-    goal = targets.budget_use
     table.add(
-        Row(
-            label="accepted per full window / L, mean",
-            values=_values(outcomes, lambda o: o.fill(limit)[0]),
+        _target_row(
+            "accepted per full window / L, mean",
+            _values(outcomes, lambda o: o.fill(limit)[0]),
+            targets.budget_use,
+            ">= {:.2f}",
+            operator.ge,
             fmt="{:.3f}",
-            target="" if goal is None else f">= {goal:.2f}",
-            verdict=None if goal is None else fill is not None and fill >= goal,
         )
     )
     table.add(
@@ -313,14 +295,14 @@ def _table(
             fmt="{:.3f}",
         )
     )
-    use = sdk.budget_use(limit, window)
     table.add(
-        Row(
-            label="same, gaps between windows count",
-            values=_values(outcomes, lambda o: o.budget_use(limit, window)),
+        _target_row(
+            "same, gaps between windows count",
+            _values(outcomes, lambda o: o.budget_use(limit, window)),
+            targets.budget_use,
+            ">= {:.2f} (strict)",
+            operator.ge,
             fmt="{:.3f}",
-            target="" if goal is None else f">= {goal:.2f} (strict)",
-            verdict=None if goal is None else use is not None and use >= goal,
         )
     )
     table.add(
@@ -333,7 +315,10 @@ def _table(
     table.add(
         Row(
             label=f"most accepted in any {window:g} s span",
-            values=_values(outcomes, lambda o: max_in_span(o.records, window)),
+            values=_values(
+                outcomes,
+                lambda o: most_within([r.time for r in o.records if not r.throttled], window),
+            ),
             fmt="{}",
             ratio=False,
         )
@@ -373,14 +358,13 @@ def _table(
 def _default_rows(table: Table, scenario: Scenario, run: Outcome, targets: Targets) -> None:
     """Rows for the SDK's second run, at its default page_concurrency."""
     name = "SDK, default page_concurrency (4)"
-    ratio = run.measured.wall / scenario.floor
-    goal = targets.wall_over_floor
     table.add(
-        Row(
-            label=f"{name}: wall time / floor",
-            values=(ratio, None, None),
-            target="" if goal is None else f"<= {goal:.2f}",
-            verdict=None if goal is None else ratio <= goal,
+        _target_row(
+            f"{name}: wall time / floor",
+            (run.measured.wall / scenario.floor, None, None),
+            targets.wall_over_floor,
+            "<= {:.2f}",
+            operator.le,
         )
     )
     table.add(

@@ -30,7 +30,9 @@ from typing import Any, Final
 import attrs
 
 from cliquify_async import CliquifyClient, RetryPolicy
-from cliquify_async.sandbox import RecordedRequest, Sandbox
+from cliquify_async.sandbox import Sandbox
+
+from ._windows import server_windows
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PROCESSES: Final = 4
@@ -38,6 +40,7 @@ LIMIT: Final = 20
 WINDOW: Final = 0.5
 PER_PAGE: Final = 8
 DATA: Final = {"assets": 200, "templates": 40, "folders": 8}
+PAGES: Final = sum(-(-size // PER_PAGE) for size in DATA.values())  # per process
 WORKER_TIMEOUT: Final = 40.0
 
 
@@ -139,20 +142,6 @@ class Outcome:
     sliding: int
 
 
-def fixed_windows(records: Sequence[RecordedRequest]) -> list[tuple[int, int]]:
-    """(attempts, accepted) per server window, replayed from arrivals: a window opens with the
-    first request after the last one closed, and lasts WINDOW seconds."""
-    windows: list[tuple[int, int]] = []
-    opened: float | None = None
-    for record in sorted(records, key=lambda r: r.time):
-        if opened is None or record.time >= opened + WINDOW:
-            opened = record.time
-            windows.append((0, 0))
-        attempts, accepted = windows[-1]
-        windows[-1] = (attempts + 1, accepted + (not record.throttled))
-    return windows
-
-
 async def run_side(label: str, gate: str, redis_url: str) -> Outcome:
     """Four workers with `gate` ("local" or "redis") against a fresh sandbox."""
     async with Sandbox(
@@ -196,8 +185,10 @@ async def run_side(label: str, gate: str, redis_url: str) -> Outcome:
             worker.returncode == 0 and json.loads(out.decode().splitlines()[-1]) == expected
             for worker, (out, _) in zip(workers, outputs, strict=True)
         )
-        api = [r for r in sandbox.stats.requests if r.path.startswith("/api/")]
-        windows = fixed_windows(api)
+        api = sorted(
+            (r for r in sandbox.stats.requests if r.path.startswith("/api/")), key=lambda r: r.time
+        )
+        windows = server_windows(api, WINDOW)
         return Outcome(
             label=label,
             wall=wall,
@@ -207,9 +198,9 @@ async def run_side(label: str, gate: str, redis_url: str) -> Outcome:
             requests=len(api),
             rate_limited=sandbox.stats.rate_limited,
             windows=len(windows),
-            most_attempted=max(attempts for attempts, _ in windows),
-            most_accepted=max(accepted for _, accepted in windows),
-            mean_accepted=sum(accepted for _, accepted in windows) / len(windows),
+            most_attempted=max(w.attempts for w in windows),
+            most_accepted=max(w.accepted for w in windows),
+            mean_accepted=sum(w.accepted for w in windows) / len(windows),
             sliding=sandbox.stats.max_in_window(WINDOW * 0.97),
         )
 
@@ -257,7 +248,7 @@ def main(argv: Sequence[str] = sys.argv[1:]) -> None:
     print(
         f"{PROCESSES} processes behind one IP, limit {LIMIT} requests per fixed {WINDOW:g} s "
         f"window; each lists {DATA['assets']} assets, {DATA['templates']} templates and "
-        f"{DATA['folders']} folders at {PER_PAGE} per page ({PROCESSES * 31} requests in all)."
+        f"{DATA['folders']} folders at {PER_PAGE} per page ({PROCESSES * PAGES} requests in all)."
     )
     with redis_server() as url:
         outcomes = asyncio.run(compare(url))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -23,6 +23,16 @@ class RecordedRequest:
     token: str | None = attrs.field(repr=False)  # the bearer token presented, if any
     fault: Fault | None  # the injected fault that answered it
     throttled: bool  # answered 429 by the rate limiter
+
+
+def most_within(sorted_times: Sequence[float], span: float) -> int:
+    """The most of ``sorted_times`` (ascending) within any ``span`` seconds, a sliding span."""
+    most = start = 0
+    for end, moment in enumerate(sorted_times):
+        while moment - sorted_times[start] >= span:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 class SandboxStats:
@@ -63,12 +73,7 @@ class SandboxStats:
         times = sorted(
             r.time for r in self.requests if r.path.startswith(path_prefix) and not r.throttled
         )
-        most = start = 0
-        for end, moment in enumerate(times):
-            while moment - times[start] >= span:
-                start += 1
-            most = max(most, end - start + 1)
-        return most
+        return most_within(times, span)
 
     def record(self, request: RecordedRequest) -> None:
         """Add one answered request (the server calls this; tests read `requests`)."""
