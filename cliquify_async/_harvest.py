@@ -129,7 +129,7 @@ def file_name(asset: Mapping[str, Any]) -> str:
     """
     url = str(asset.get("url") or "")
     base = str(asset.get("name") or url.rsplit("/", 1)[-1] or "file")
-    return f"{_safe(str(asset['id']))}-{_safe(base)}"[:200]
+    return f"{_safe(str(asset.get('id', '')))}-{_safe(base)}"[:200]
 
 
 class Harvester:
@@ -224,7 +224,9 @@ class Harvester:
                     listing = self._client.paginate(RESOURCES[name])
                     if state.next_token is not None:
                         listing = listing.resume_from(state.next_token)
-                    listings[name] = listing
+                    # Items are archived as sent: decoding them would only let one the
+                    # models cannot read stop the harvest at its page on every run.
+                    listings[name] = listing.undecoded()
             self._notify()
             async with walk(listings) as pages:
                 async for name, page in pages:

@@ -86,12 +86,13 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self,
         transport: Transport,
         endpoint: Endpoint[T],
-        url: URL,
+        url: URL | None,
         *,
         retry: RetryPolicy | None = None,
         concurrency: int = 1,
         prefetch: bool = False,
         hint: PaginationHint = "auto",
+        decode: bool = True,
     ) -> None:
         self._transport = transport
         self._endpoint = endpoint
@@ -99,6 +100,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._concurrency = check_concurrency(concurrency)
         self._prefetch = prefetch
         self._hint = hint
+        self._decode = decode
         self._needed: int | None = None  # items collect(max_items=) still wants
         self._next: URL | None = url
         self._next_key: PageKey | None = None
@@ -127,11 +129,22 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
 
         Raises ConfigurationError for a token of another endpoint or an absolute URL.
         """
-        path = self._transport.config.url(self._endpoint.path).path
+        start = self._transport.config.url(self._endpoint.path)
         relative = URL(token)
-        if relative.is_absolute() or relative.path != path:
+        if relative.is_absolute() or relative.path != start.path:
             raise ConfigurationError(f"{token!r} is not a page token of {self._endpoint.key}")
-        url = self._transport.config.url(self._endpoint.path).with_query(relative.query)
+        return self._from(start.with_query(relative.query), decode=self._decode)
+
+    def undecoded(self) -> AsyncPaginator[Any]:
+        """The same listing from the same place, its items as the server sent them (dicts).
+
+        For archiving: nothing is decoded, so an item the models cannot read (no `id`) is
+        kept rather than failing its page. Drift warnings are not given either.
+        """
+        return self._from(self._next, decode=False)
+
+    def _from(self, url: URL | None, *, decode: bool) -> AsyncPaginator[Any]:
+        """A new paginator with this one's settings, starting at `url` (None: ended)."""
         return AsyncPaginator(
             self._transport,
             self._endpoint,
@@ -140,6 +153,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             concurrency=self._concurrency,
             prefetch=self._prefetch,
             hint=self._hint,
+            decode=decode,
         )
 
     def __aiter__(self) -> Self:
@@ -223,7 +237,11 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             return None
         # Decoded only now, not while read ahead: the models then live only as long as the
         # consumer keeps them, which spares the garbage collector most of its work.
-        items = structure_many(fetched.info.items, self._endpoint.model, url=str(url))
+        items = (
+            structure_many(fetched.info.items, self._endpoint.model, url=str(url))
+            if self._decode
+            else list(fetched.info.items)
+        )
         page = self._advance(url, fetched, items)
         self._read_ahead(url, fetched)
         return page

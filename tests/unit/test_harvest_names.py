@@ -26,3 +26,7 @@ def test_file_names_have_no_path_parts(asset: dict[str, object]) -> None:
 def test_file_names_keep_id_and_name_when_they_are_safe() -> None:
     assert file_name({"id": 12, "name": "Logo Final.png"}) == "12-Logo_Final.png"
     assert file_name({"id": 3, "url": "https://cdn.example/a/b/photo.jpg"}) == "3-photo.jpg"
+
+
+def test_an_asset_without_an_id_still_gets_a_safe_name() -> None:
+    assert file_name({"name": "orphan.png"}) == "_-orphan.png"
