@@ -8,14 +8,15 @@ what the SDK assumes. It never records a secret or a token.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
+from multidict import CIMultiDict
 
 from ._client import CliquifyClient
+from ._convert import parse_datetime
 from ._endpoints import BY_KEY
+from ._fastpath import named_fields
 from ._pages import read_page
 from .errors import CliquifyError, ResponseDecodeError
 
@@ -23,21 +24,19 @@ DOCUMENTED_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "br
 DOCUMENTED_LIFETIMES: Final = (31_536_000, 2_592_000)
 RATE_HEADERS: Final = ("X-RateLimit-Limit", "X-RateLimit-Remaining")
 
-_ISO: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
-_SQL: Final = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 def datetime_format(value: Any) -> str:
-    """Which documented timestamp format a value uses, by name."""
-    if isinstance(value, str) and _ISO.match(value):
-        return "ISO 8601"
-    if isinstance(value, str) and _SQL.match(value):
-        return "YYYY-MM-DD HH:MM:SS"
-    return "unrecognised"
+    """Which documented timestamp format a value uses, by name: "unrecognised" unless the
+    SDK parses it, then told apart by the date-time separator ("T" or a space)."""
+    try:
+        parse_datetime(value)
+    except ResponseDecodeError:
+        return "unrecognised"
+    return "YYYY-MM-DD HH:MM:SS" if " " in value.strip() else "ISO 8601"
 
 
 async def diagnose(client: CliquifyClient) -> dict[str, Any]:
@@ -67,9 +66,9 @@ async def diagnose(client: CliquifyClient) -> dict[str, Any]:
     if encoding == "form":
         differences.append("token request: the JSON body was refused; form-encoded worked")
     if token.expires_in not in DOCUMENTED_LIFETIMES:
+        granted = "none given" if token.expires_in is None else f"{token.expires_in:g} s granted"
         differences.append(
-            f"token lifetime: {token.expires_in:g} s granted, documented "
-            f"{' or '.join(map(str, DOCUMENTED_LIFETIMES))} s"
+            f"token lifetime: {granted}, documented {' or '.join(map(str, DOCUMENTED_LIFETIMES))} s"
         )
 
     report["introspection"] = await _introspection(client, differences)
@@ -136,7 +135,7 @@ async def _endpoint(
         differences.append(f"{key}: the list response has no recognisable shape ({exc.reason})")
         result["shape"] = None
         return result
-    assumed = {a.name for a in attrs.fields(endpoint.model)} - {"extra"}
+    assumed = named_fields(endpoint.model)
     seen = sorted({field for item in page.items if isinstance(item, Mapping) for field in item})
     formats = sorted(
         {
@@ -165,7 +164,9 @@ async def _endpoint(
     return result
 
 
-def _note_rate_headers(headers: Mapping[str, str], status: int, rate: dict[str, Any]) -> None:
+def _note_rate_headers(raw: Mapping[str, str], status: int, rate: dict[str, Any]) -> None:
+    """Note the rate-limit headers; header names are case-insensitive, whatever `raw` is."""
+    headers = CIMultiDict(raw)
     present = {name: headers[name] for name in RATE_HEADERS if name in headers}
     if present:
         rate["headers_present"] = True
@@ -181,9 +182,10 @@ def render(report: Mapping[str, Any]) -> str:
     lines = [f"Cliquify doctor: {report['base_url']} (client {report['client_id']})", ""]
     token = report.get("token", {})
     if token.get("ok"):
+        lifetime = token["expires_in"]
+        expires = "no expires_in" if lifetime is None else f"expires in {lifetime:g} s"
         lines.append(
-            f"token          ok, sent as {token['encoding']}, {token['token_type']}, "
-            f"expires in {token['expires_in']:g} s"
+            f"token          ok, sent as {token['encoding']}, {token['token_type']}, {expires}"
         )
     else:
         lines.append(f"token          FAILED: {token.get('error')}")

@@ -7,9 +7,12 @@ import json
 import logging
 from typing import Any
 
+import aiohttp
 import pytest
 
-from cliquify_async import CliquifyClient, ConfigurationError
+from cliquify_async import CliquifyClient, ConfigurationError, ResponseDecodeError
+from cliquify_async._convert import parse_datetime
+from cliquify_async._doctor import _note_rate_headers, datetime_format
 from cliquify_async._drift import reset as reset_drift
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.cli.test_cli import environment, read_jsonl, run
@@ -59,6 +62,88 @@ async def test_a_server_that_matches_the_contract_has_no_differences(
     assert code == 0, err
     assert "No differences" in out
     assert "11 requests made" in out or "10 requests made" in out
+
+
+async def without_expires_in(sandbox: Sandbox) -> None:
+    """Make the sandbox's next token answer a real token whose body leaves out expires_in."""
+    credentials = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sandbox.url}/oauth/access-token", json=credentials) as response,
+    ):
+        token = (await response.json())["token"]
+    del token["expires_in"]
+    sandbox.faults.add(Fault.body({"success": True, "token": token}), path="/oauth/access-token")
+
+
+async def test_a_token_without_a_lifetime_is_a_difference_not_a_crash(
+    make_sandbox: SandboxFactory,
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None)
+    await without_expires_in(sandbox)
+
+    code, out, err = await run("doctor", env=environment(sandbox))
+
+    assert code == 0, err
+    assert "token          ok, sent as json, Bearer, no expires_in" in out
+    assert "token lifetime: none given, documented 31536000 or 2592000 s" in out
+
+
+async def test_rate_limit_headers_are_found_in_lowercase(make_sandbox: SandboxFactory) -> None:
+    sandbox = await make_sandbox(rate_limit=None)
+    lowercase = {"x-ratelimit-limit": "60", "x-ratelimit-remaining": "59"}
+    sandbox.faults.add(Fault.status(200, body={"data": []}, headers=lowercase), path="/api/folders")
+    # aiohttp's C parser spells known header names its own way; the pure Python one keeps
+    # the server's lowercase names, as the doctor receives them without the extensions.
+    env = environment(sandbox, AIOHTTP_NO_EXTENSIONS="1")
+
+    code, out, err = await run("doctor", "--json", env=env)
+
+    assert code == 0, err
+    assert json.loads(out)["rate_limit"] == {
+        "headers_present": True,
+        "limit": "60",
+        "remaining": "59",
+    }
+
+
+def test_rate_limit_header_names_are_case_insensitive_in_a_plain_dict() -> None:
+    rate: dict[str, Any] = {"headers_present": False}
+    headers = {"x-ratelimit-limit": "60", "x-ratelimit-remaining": "0", "retry-after": "7"}
+
+    _note_rate_headers(headers, 429, rate)
+
+    assert rate == {
+        "headers_present": True,
+        "limit": "60",
+        "remaining": "0",
+        "retry_after": "7",
+        "reset": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("2024-01-01T00:00:00Z", "ISO 8601"),
+        ("2024-01-01T00:00:00.123456+02:00", "ISO 8601"),
+        ("2024-01-01 00:00:00", "YYYY-MM-DD HH:MM:SS"),
+        ("2024-01-01 00:00:00.000000", "YYYY-MM-DD HH:MM:SS"),  # the SDK parses it
+        ("2024-13-01T00:00:00Z", "unrecognised"),  # month 13: the SDK refuses it
+        ("01/02/2024", "unrecognised"),
+        (1704067200, "unrecognised"),
+    ],
+)
+def test_datetime_formats_are_recognised_exactly_when_the_sdk_parses_them(
+    value: Any, name: str
+) -> None:
+    assert datetime_format(value) == name
+    try:
+        parse_datetime(value)
+    except ResponseDecodeError:
+        assert name == "unrecognised"
+    else:
+        assert name != "unrecognised"
 
 
 async def test_a_path_override_makes_a_renamed_endpoint_work_everywhere(
