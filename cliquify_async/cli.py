@@ -13,17 +13,16 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Final
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, Final
 
 from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
-from ._display import HarvestDisplay
 from ._doctor import diagnose, render
-from ._harvest import RESOURCES, Harvester
-from .sandbox import Sandbox
+from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester
+
+if TYPE_CHECKING:  # the sandbox (aiohttp.web) and rich load only for the commands using them
+    from .sandbox import Sandbox
 
 # (exception, exit code): the first match wins, so subclasses come before their bases.
 EXIT_CODES: Final[tuple[tuple[type[errors.CliquifyError], int], ...]] = (
@@ -101,6 +100,10 @@ def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> Cliquif
 
 
 async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | None) -> int:
+    from rich.console import Console
+
+    from ._display import HarvestDisplay
+
     console = Console()
     async with _client(args, sandbox) as client:
         with HarvestDisplay(console, client) as display:
@@ -121,11 +124,17 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
 async def _run_harvest(args: argparse.Namespace) -> int:
     if not args.sandbox:
         return await _harvest_into(args, Path(args.out), None)
+    from .sandbox import Sandbox
+
     async with Sandbox() as sandbox:
         return await _harvest_into(args, Path(args.out), sandbox)
 
 
 async def _run_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .sandbox import Sandbox
+
     out = Path(args.out or tempfile.mkdtemp(prefix="cliquify-demo-"))
     async with Sandbox(
         rate_limit=60, rate_window=DEMO_WINDOW_SECONDS, latency=0.05, **DEMO_SIZES
@@ -170,17 +179,24 @@ async def _run_doctor(args: argparse.Namespace) -> int:
 
 
 async def _run_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import Sandbox, SandboxConfig
+
     limit, window = args.rate_limit
-    async with Sandbox(
-        port=args.port,
-        assets=args.assets,
-        templates=args.templates,
-        rate_limit=limit,
-        rate_window=window,
-        pagination=args.pagination,
-        latency=args.latency,
-        token_lifetime=args.token_lifetime,
-    ) as sandbox:
+    try:
+        config = SandboxConfig(
+            port=args.port,
+            assets=args.assets,
+            templates=args.templates,
+            rate_limit=limit,
+            rate_window=window,
+            pagination=args.pagination,
+            latency=args.latency,
+            token_lifetime=args.token_lifetime,
+        )
+    except ValueError as exc:  # the sandbox validates its options: a usage error
+        print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    async with Sandbox(config) as sandbox:
         print(f"Cliquify sandbox listening on {sandbox.url} (Ctrl-C to stop)")
         print(f"export CLIQUIFY_BASE_URL={sandbox.url}")
         print(f"export CLIQUIFY_CLIENT_ID={sandbox.client_id}")
@@ -241,7 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--download", action="store_true", help="also download asset files")
         sub.add_argument(
-            "--concurrency", type=_positive, default=4, help="parallel file downloads (default 4)"
+            "--concurrency",
+            type=_positive,
+            default=DEFAULT_DOWNLOAD_CONCURRENCY,
+            help="parallel file downloads (default %(default)s)",
         )
 
     demo = commands.add_parser("demo", help="harvest the built-in sandbox: no credentials needed")
@@ -304,9 +323,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
         print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
         return code
-    except (ValueError, TypeError) as exc:  # an option the sandbox or harvest refused
-        print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
     except OSError as exc:
         print(f"cliquify-async: {exc}", file=sys.stderr)
         return 1
