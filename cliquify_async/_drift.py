@@ -15,46 +15,46 @@ logger = logging.getLogger("cliquify_async.drift")
 _seen: set[tuple[str, str, str]] = set()
 
 
-def _once(model: str, field: str, kind: str) -> bool:
+def _warn(kind: str, message: str, model: str, field: str, *details: object) -> None:
+    """Log `message` with the model, the field and `details`, once per model, field and kind."""
     key = (model, field, kind)
-    if key in _seen:
-        return False
-    _seen.add(key)
-    return True
+    if key not in _seen:
+        _seen.add(key)
+        logger.warning(message, model, field, *details)
 
 
 def unknown_fields(model: str, fields: Iterable[str]) -> None:
     """The server sent fields the model does not name (they are kept in `extra`)."""
     for field in fields:
-        if _once(model, field, "unknown"):
-            logger.warning(
-                "%s: the server sends a field %r the SDK does not know; it is kept in `extra`",
-                model,
-                field,
-            )
+        _warn(
+            "unknown",
+            "%s: the server sends a field %r the SDK does not know; it is kept in `extra`",
+            model,
+            field,
+        )
 
 
 def missing_fields(model: str, fields: Iterable[str]) -> None:
     """The server left out fields the model assumes (they are None)."""
     for field in fields:
-        if _once(model, field, "missing"):
-            logger.warning(
-                "%s.%s: the server's items do not have this field the SDK assumes; it is None",
-                model,
-                field,
-            )
+        _warn(
+            "missing",
+            "%s.%s: the server's items do not have this field the SDK assumes; it is None",
+            model,
+            field,
+        )
 
 
 def undecodable(model: str, field: str, error: Exception) -> None:
     """A known field held a value of another type (kept in `extra`, the field None)."""
-    if _once(model, field, "undecodable"):
-        logger.warning(
-            "%s.%s: the server sent a value the SDK cannot decode (%s); it is kept in `extra` "
-            "and the field left None. The API may have changed: please report it.",
-            model,
-            field,
-            error,
-        )
+    _warn(
+        "undecodable",
+        "%s.%s: the server sent a value the SDK cannot decode (%s); it is kept in `extra` "
+        "and the field left None. The API may have changed: please report it.",
+        model,
+        field,
+        error,
+    )
 
 
 def reset() -> None:
