@@ -49,7 +49,9 @@ async def open_client(*, sandbox: bool) -> AsyncIterator[CliquifyClient]:
 async def first_call(client: CliquifyClient) -> None:
     # The token is fetched on first use and renewed before it expires; you rarely need it.
     token = await client.auth.token()
-    print(f"token: {token.token_type}, expires in {token.expires_in:.0f} s")
+    lifetime = token.expires_in  # None when the server leaves expires_in out
+    expires = "no expiry given" if lifetime is None else f"expires in {lifetime:.0f} s"
+    print(f"token: {token.token_type}, {expires}")
     info = await client.auth.introspect()
     print(f"introspect: active={info.active} scopes={','.join(info.scopes or [])}")
 

@@ -27,6 +27,7 @@ import pytest
 
 from cliquify_async.sandbox import Fault, Sandbox, SandboxConfig
 from tests.conftest import SandboxFactory
+from tests.integration.test_doctor import without_expires_in
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -123,6 +124,15 @@ async def test_first_call_with_the_cliquify_variables(make_sandbox: SandboxFacto
     assert shown == [str(asset["id"]) for asset in first_assets]
     assert "templates page 3/3: 10 of 60\n" in out
     assert sandbox.stats.token_requests == 1
+
+
+async def test_first_call_with_a_token_that_gives_no_lifetime(make_sandbox: SandboxFactory) -> None:
+    sandbox = await make_sandbox(**SERVED)
+    await without_expires_in(sandbox)
+
+    out, _ = await run("first_call.py", sandbox=sandbox)
+
+    assert out.startswith("token: Bearer, no expiry given\n")
 
 
 # --- harvest_to_jsonl.py --------------------------------------------------------------------------
