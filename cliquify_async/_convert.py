@@ -46,7 +46,10 @@ def parse_datetime(value: object) -> datetime:
         return parsed
     if zone is None:  # combine() is several times faster than replace(tzinfo=...)
         return datetime.combine(parsed.date(), parsed.time(), UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves it past year 1 or 9999
+        raise ResponseDecodeError(f"timestamp out of range: {value[:40]!r}", data=value) from None
 
 
 _BOOLEAN_TEXT = {"1": True, "true": True, "0": False, "false": False}

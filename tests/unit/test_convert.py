@@ -74,6 +74,12 @@ def test_parse_datetime_garbage_raises_our_error(text: str) -> None:
         parse_datetime(text)
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_parse_datetime_out_of_range_in_utc_raises_our_error(text: str) -> None:
+    with pytest.raises(ResponseDecodeError, match="out of range"):
+        parse_datetime(text)
+
+
 @pytest.mark.parametrize("value", [1712672048, 1.5, None, ["2026-04-09"], {"date": "x"}])
 def test_parse_datetime_non_string_raises_our_error(value: Any) -> None:
     with pytest.raises(ResponseDecodeError, match="expected a timestamp string"):
