@@ -209,8 +209,9 @@ async def test_token_introspect_and_revoke(sandbox: Sandbox) -> None:
     info = json.loads(out)
     assert info["active"] is True
     assert info["client_id"] == sandbox.client_id
-    issued = {r.token for r in sandbox.stats.requests if r.token}
-    assert not any(token in out for token in issued)
+    # The command sends the token only in POST bodies, which the sandbox does not record,
+    # so look for what every sandbox token starts with: its JWT header.
+    assert "eyJ0eXAiOiJKV1Qi" not in out + err
 
     code, out, err = await run("token", "revoke", env=environment(sandbox))
     assert code == 0, err
