@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
 
 from aiolimiter import AsyncLimiter
@@ -18,9 +19,31 @@ logger = logging.getLogger("cliquify_async")
 MAX_GUARD = 0.25
 GUARD_SHARE = 0.02
 CATCH_UP = 1.05
+ROUNDING = 1e-9  # so `L * 60 / W` a minute is L a window despite float rounding
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+def window_budget(requests_per_minute: float | None, rate_window: float) -> tuple[int, float]:
+    """(requests per window, guard seconds) of a rate, or of no rate (a budget that holds
+    nothing back). Refuses a rate that is not a positive finite number, and one below one
+    request per window, since rounding up to one would send faster than asked."""
+    if not (math.isfinite(rate_window) and rate_window > 0):
+        raise ConfigurationError("rate_window must be a positive number of seconds")
+    if requests_per_minute is None:
+        requests_per_minute = max(60.0, 60 / rate_window)
+    elif not (math.isfinite(requests_per_minute) and requests_per_minute > 0):
+        raise ConfigurationError("requests_per_minute must be positive, or None for no gate")
+    limit = int(requests_per_minute * rate_window / 60 * (1 + ROUNDING))
+    if limit < 1:
+        raise ConfigurationError(
+            f"requests_per_minute={requests_per_minute:g} allows less than one request per "
+            f"rate_window of {rate_window:g} s; use at least {60 / rate_window:g} or a longer "
+            "rate_window"
+        )
+    return limit, min(MAX_GUARD, GUARD_SHARE * rate_window)
+
+
+def int_header(headers: Mapping[str, str], name: str) -> int | None:
+    """A response header's integer value; None if it is missing or not an integer."""
     try:
         return int(headers[name])
     except (KeyError, ValueError):
@@ -41,16 +64,10 @@ class LocalRateGate:
     """
 
     def __init__(self, requests_per_minute: float | None, *, rate_window: float = 60.0) -> None:
-        if requests_per_minute is not None and requests_per_minute <= 0:
-            raise ConfigurationError("requests_per_minute must be positive, or None for no gate")
-        if rate_window <= 0:
-            raise ConfigurationError("rate_window must be positive")
+        limit, guard = window_budget(requests_per_minute, rate_window)
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
-        limit = max(1, int((requests_per_minute or 60) * rate_window / 60))
-        self._window = FixedWindow(
-            limit=limit, window=rate_window, guard=min(MAX_GUARD, GUARD_SHARE * rate_window)
-        )
+        self._window = FixedWindow(limit=limit, window=rate_window, guard=guard)
         self._limiter: AsyncLimiter | None = None
         self._queue = asyncio.Lock()
         self._resume_at = 0.0
@@ -112,10 +129,10 @@ class LocalRateGate:
         """Learn the limit and the window's position from a response's X-RateLimit-* headers."""
         if self.requests_per_minute is None:
             return
-        limit = _int_header(headers, "X-RateLimit-Limit")
+        limit = int_header(headers, "X-RateLimit-Limit")
         if limit is not None and limit != self.limit:
             logger.info("the server allows %d requests per window; pacing to that", limit)
-        self._window.observe(sent_at, limit, _int_header(headers, "X-RateLimit-Remaining"))
+        self._window.observe(sent_at, limit, int_header(headers, "X-RateLimit-Remaining"))
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every request of this client back for `seconds` (from a 429's Retry-After)."""

@@ -63,8 +63,6 @@ def client_from_redis_url(
     if share_token:
         # One store per OAuth client: a budget (an IP) may be shared by several clients.
         store = RedisTokenStore(redis, key, client_id=client_id or os.environ.get(ENV_CLIENT_ID))
-        if gate is not None:
-            store._health = gate._health  # one log line per outage for both
     return _SharedBudgetClient(
         client_id,
         client_secret,

@@ -9,12 +9,10 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
 
-from .._ratelimit import GUARD_SHARE, MAX_GUARD
-from ..errors import ConfigurationError
+from .._ratelimit import int_header, window_budget
 from ._connect import make_redis
-from ._health import OUTAGE_ERRORS, Health, RedisUnavailableError, backoff, refused
+from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
 from ._scripts import ACQUIRE, COOL_DOWN, OBSERVE
 
@@ -27,13 +25,6 @@ PROBE_WAIT = 10.0  # seconds the others wait for the probe's answer at most (or 
 FAIL_CLOSED = "every request waits until it is back (fail closed)"
 
 RedisClient = Redis | RedisCluster
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError):
-        return None
 
 
 class RedisRateGate:
@@ -58,24 +49,20 @@ class RedisRateGate:
         rate_window: float = 60.0,
         max_outage: float | None = None,
     ) -> None:
-        if requests_per_minute <= 0:
-            raise ConfigurationError("requests_per_minute must be positive")
-        if rate_window <= 0:
-            raise ConfigurationError("rate_window must be positive")
+        self._configured_limit, guard = window_budget(requests_per_minute, rate_window)
         self.keys = BudgetKeys(key)
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
         self.max_outage = max_outage
-        self._configured_limit = max(1, int(requests_per_minute * rate_window / 60))
         self._limit = self._configured_limit
         self._window_us = round(rate_window * US)
-        self._guard_us = round(min(MAX_GUARD, GUARD_SHARE * rate_window) * US)
+        self._guard_us = round(guard * US)
         self._redis = redis
         self._owns_redis = False
         self._acquire = redis.register_script(ACQUIRE)
         self._observe = redis.register_script(OBSERVE)
         self._cool_down = redis.register_script(COOL_DOWN)
-        self._health = Health(key)
+        self._health = shared_health(redis, key)
         self._queue = asyncio.Lock()  # one task per process asks Redis; the rest queue here
         self._local_resume = 0.0  # a cool-down this process heard of, on the loop's clock
 
@@ -122,8 +109,8 @@ class RedisRateGate:
                 if hold > 0:
                     await asyncio.sleep(hold)
                     continue
-                try:
-                    granted, value, limit = await self._acquire(
+                answer = await self._health.call(
+                    self._acquire(
                         keys=[self.keys.gate, self.keys.sends],
                         args=[
                             self._configured_limit,
@@ -133,22 +120,21 @@ class RedisRateGate:
                             STATE_TTL_MS,
                             round(PROBE_WAIT * US),
                         ],
-                    )
-                except OUTAGE_ERRORS as exc:
-                    self._health.failed(exc, FAIL_CLOSED)
+                    ),
+                    FAIL_CLOSED,
+                )
+                if isinstance(answer, Down):
                     down_for = self._health.down_for()
                     if self.max_outage is not None and down_for >= self.max_outage:
                         raise RedisUnavailableError(
                             f"Redis unreachable for {down_for:.1f} s; the shared budget "
                             f"{self.key!r} gave no permit"
-                        ) from exc
+                        ) from answer.error
                     await asyncio.sleep(backoff(attempt))
                     attempt += 1
                     continue
-                except RedisError as exc:
-                    raise refused(exc, self.key) from exc
-                self._health.ok()
                 attempt = 0
+                granted, value, limit = answer
                 self._learned(int(limit))
                 if granted:
                     return int(value) / US
@@ -157,10 +143,10 @@ class RedisRateGate:
     async def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
         """Share what a response's X-RateLimit-* headers say; lost (and logged) if Redis is
         down, which only makes the gate learn later."""
-        limit = _int_header(headers, "X-RateLimit-Limit")
-        remaining = _int_header(headers, "X-RateLimit-Remaining")
-        try:
-            learned = await self._observe(
+        limit = int_header(headers, "X-RateLimit-Limit")
+        remaining = int_header(headers, "X-RateLimit-Remaining")
+        learned = await self._health.call(
+            self._observe(
                 keys=[self.keys.gate, self.keys.sends],
                 args=[
                     round(sent_at * US),
@@ -171,32 +157,25 @@ class RedisRateGate:
                     self._guard_us,
                     STATE_TTL_MS,
                 ],
-            )
-        except OUTAGE_ERRORS as exc:
-            self._health.failed(exc, FAIL_CLOSED)
-            return
-        except RedisError as exc:
-            raise refused(exc, self.key) from exc
-        self._health.ok()
-        self._learned(int(learned))
+            ),
+            FAIL_CLOSED,
+        )
+        if not isinstance(learned, Down):
+            self._learned(int(learned))
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every process of the budget back for `seconds` (a 429's Retry-After); this
         process holds back even if Redis cannot be told."""
         loop = asyncio.get_running_loop()
         self._local_resume = max(self._local_resume, loop.time() + seconds)
-        try:
-            later = await self._cool_down(
+        later = await self._health.call(
+            self._cool_down(
                 keys=[self.keys.gate],
                 args=[math.ceil(seconds * US), self._window_us, self._guard_us, STATE_TTL_MS],
-            )
-        except OUTAGE_ERRORS as exc:
-            self._health.failed(exc, FAIL_CLOSED)
-            return
-        except RedisError as exc:
-            raise refused(exc, self.key) from exc
-        self._health.ok()
-        if int(later):
+            ),
+            FAIL_CLOSED,
+        )
+        if not isinstance(later, Down) and int(later):
             logger.info(
                 "rate limited: every process of budget %r waits %.2f s (Retry-After)",
                 self.key,

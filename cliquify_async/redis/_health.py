@@ -6,9 +6,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Final
+import weakref
+from collections.abc import Awaitable
+from typing import Final, TypeVar
 
+from attrs import frozen
 from redis import exceptions as rx
+from redis.asyncio import Redis, RedisCluster
 
 from ..errors import CliquifyError
 
@@ -27,6 +31,8 @@ OUTAGE_ERRORS: Final[tuple[type[BaseException], ...]] = (
 BACKOFF_BASE: Final = 0.05
 BACKOFF_CAP: Final = 2.0
 
+T = TypeVar("T")
+
 
 class RedisUnavailableError(CliquifyError):
     """Redis cannot serve the shared budget: unreachable for longer than the gate's
@@ -43,6 +49,13 @@ def backoff(attempt: int) -> float:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
+@frozen
+class Down:
+    """What `Health.call` answers while Redis is unreachable: the error that showed it."""
+
+    error: BaseException
+
+
 class Health:
     """Whether Redis answered last time; logs an ERROR when an outage starts and a WARNING
     when it ends, once each, however many requests run into it meanwhile."""
@@ -53,6 +66,19 @@ class Health:
 
     def __repr__(self) -> str:
         return f"<Health key={self.key!r} down={self.down_since is not None}>"
+
+    async def call(self, command: Awaitable[T], consequence: str) -> T | Down:
+        """Redis's answer to `command`; Down if Redis is unreachable (the outage logged once,
+        with `consequence`); RedisUnavailableError if Redis refused the command."""
+        try:
+            answer = await command
+        except OUTAGE_ERRORS as exc:
+            self.failed(exc, consequence)
+            return Down(exc)
+        except rx.RedisError as exc:
+            raise refused(exc, self.key) from exc
+        self.ok()
+        return answer
 
     def failed(self, exc: BaseException, consequence: str) -> None:
         """Redis did not answer; the first failure of an outage is logged with `consequence`."""
@@ -81,3 +107,17 @@ class Health:
         logger.warning(
             "Redis is reachable again for the cliquify budget %r after %.1f s", self.key, lasted
         )
+
+
+_SHARED: weakref.WeakKeyDictionary[Redis | RedisCluster, dict[str, Health]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_health(redis: Redis | RedisCluster, key: str) -> Health:
+    """The one Health of budget `key` on this Redis client, so that its gate and token stores
+    log an outage once between them."""
+    budgets = _SHARED.setdefault(redis, {})
+    if key not in budgets:
+        budgets[key] = Health(key)
+    return budgets[key]

@@ -14,14 +14,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
 
 from .._plugins import StoredToken
 from .._tasks import background
 from ..errors import ConfigurationError
 from ..models import AccessToken
 from ._connect import make_redis
-from ._health import OUTAGE_ERRORS, Health, refused
+from ._health import Down, RedisUnavailableError, shared_health
 from ._keys import BudgetKeys
 from ._scripts import DISCARD_STORED, EXTEND_LOCK, RELEASE_LOCK, SAVE_STORED
 
@@ -74,7 +73,7 @@ class RedisTokenStore:
         self._discard = redis.register_script(DISCARD_STORED)
         self._release = redis.register_script(RELEASE_LOCK)
         self._extend = redis.register_script(EXTEND_LOCK)
-        self._health = Health(key)
+        self._health = shared_health(redis, key)
         self._local = asyncio.Lock()  # the fallback lock, and one Redis poller per process
         self._last: StoredToken | None = None  # what load() answers while Redis is down
 
@@ -90,14 +89,9 @@ class RedisTokenStore:
 
     async def load(self) -> StoredToken | None:
         """The token in Redis, if any; while Redis is down, the last one this store saw."""
-        try:
-            raw = await self._redis.hgetall(self.token_key)
-        except OUTAGE_ERRORS as exc:
-            self._health.failed(exc, _OUTAGE_CONSEQUENCE)
+        raw = await self._health.call(self._redis.hgetall(self.token_key), _OUTAGE_CONSEQUENCE)
+        if isinstance(raw, Down):
             return self._last
-        except RedisError as exc:
-            raise refused(exc, self.keys.key) from exc
-        self._health.ok()
         self._last = self._decode(raw)
         return self._last
 
@@ -136,27 +130,18 @@ class RedisTokenStore:
         ttl_ms = 0
         if stored.expires_at is not None:
             ttl_ms = max(1, math.ceil((stored.expires_at - time.time()) * 1000))
-        try:
-            await self._save(keys=[self.token_key], args=[token.access_token, record, ttl_ms])
-        except OUTAGE_ERRORS as exc:
-            self._health.failed(exc, _OUTAGE_CONSEQUENCE)
-            return
-        except RedisError as exc:
-            raise refused(exc, self.keys.key) from exc
-        self._health.ok()
+        await self._health.call(
+            self._save(keys=[self.token_key], args=[token.access_token, record, ttl_ms]),
+            _OUTAGE_CONSEQUENCE,
+        )
 
     async def discard(self, access_token: str) -> None:
         """Delete the stored token if it is still `access_token` (compare-and-delete)."""
         if self._last is not None and self._last.token.access_token == access_token:
             self._last = None
-        try:
-            await self._discard(keys=[self.token_key], args=[access_token])
-        except OUTAGE_ERRORS as exc:
-            self._health.failed(exc, _OUTAGE_CONSEQUENCE)
-            return
-        except RedisError as exc:
-            raise refused(exc, self.keys.key) from exc
-        self._health.ok()
+        await self._health.call(
+            self._discard(keys=[self.token_key], args=[access_token]), _OUTAGE_CONSEQUENCE
+        )
 
     def fetching(self) -> AbstractAsyncContextManager[object]:
         """The single-flight lock: held across processes while one of them fetches a token."""
@@ -188,36 +173,41 @@ class RedisTokenStore:
         """Take the Redis lock, waiting while another process holds it; None if Redis is down."""
         owner = secrets.token_hex(16)
         while True:
-            try:
-                taken = await self._redis.set(
+            taken = await self._health.call(
+                self._redis.set(
                     self.lock_key, owner, nx=True, px=math.ceil(self.lock_timeout * 1000)
-                )
-            except OUTAGE_ERRORS as exc:
-                self._health.failed(exc, _OUTAGE_CONSEQUENCE)
+                ),
+                _OUTAGE_CONSEQUENCE,
+            )
+            if isinstance(taken, Down):
                 return None
-            except RedisError as exc:
-                raise refused(exc, self.keys.key) from exc
-            self._health.ok()
             if taken:
                 return owner
             await asyncio.sleep(self.poll_interval)
 
     async def _keep(self, owner: str) -> None:
-        """Extend the lock while the fetch runs, so only a crashed holder's lock expires."""
+        """Extend the lock while the fetch runs, so only a crashed holder's lock expires; no
+        one awaits this task, so a refused command is logged."""
         while True:
             await asyncio.sleep(self.lock_timeout / 3)
             try:
-                kept = await self._extend(
-                    keys=[self.lock_key], args=[owner, math.ceil(self.lock_timeout * 1000)]
+                kept = await self._health.call(
+                    self._extend(
+                        keys=[self.lock_key], args=[owner, math.ceil(self.lock_timeout * 1000)]
+                    ),
+                    _OUTAGE_CONSEQUENCE,
                 )
-            except OUTAGE_ERRORS:
+            except RedisUnavailableError as exc:
+                logger.warning("cannot extend the token lock %s (%s)", self.lock_key, exc)
+                return
+            if isinstance(kept, Down):
                 continue
             if not kept:
                 logger.warning("lost the token lock %s; another may fetch too", self.lock_key)
                 return
 
     async def _unlock(self, owner: str) -> None:
-        try:
-            await self._release(keys=[self.lock_key], args=[owner])
-        except OUTAGE_ERRORS as exc:  # it expires by itself
-            self._health.failed(exc, _OUTAGE_CONSEQUENCE)
+        """Release the lock; while Redis is down it expires by itself."""
+        await self._health.call(
+            self._release(keys=[self.lock_key], args=[owner]), _OUTAGE_CONSEQUENCE
+        )

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cliquify_async import AccessToken, CliquifyClient, StoredToken
-from cliquify_async.redis import RedisTokenStore, client_from_redis_url
+from cliquify_async.redis import RedisTokenStore, RedisUnavailableError, client_from_redis_url
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 from tests.redis.redis_server import free_port
@@ -139,3 +139,32 @@ async def test_without_redis_tokens_are_fetched_per_process(
         await store.aclose()
 
     assert sandbox.stats.token_requests == 1  # the local lock still made it single-flight
+
+
+async def test_a_lock_release_redis_refuses_is_a_cliquify_error(redis: Redis, key: str) -> None:
+    store = RedisTokenStore(redis, key)
+
+    async def fetch_while_the_lock_is_replaced() -> None:
+        async with store.fetching():
+            await redis.delete(store.lock_key)
+            await redis.hset(store.lock_key, "not", "a lock")  # say, another app's key
+
+    with pytest.raises(RedisUnavailableError, match="WRONGTYPE"):
+        await fetch_while_the_lock_is_replaced()
+
+
+async def test_a_lock_extension_redis_refuses_is_logged(
+    redis: Redis, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cliquify_async.redis")
+    store = RedisTokenStore(redis, key, lock_timeout=0.3)  # extended every 0.1 s
+
+    async with store.fetching():
+        await redis.delete(store.lock_key)
+        await redis.hset(store.lock_key, "not", "a lock")
+        async with asyncio.timeout(10):
+            while "cannot extend the token lock" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await redis.delete(store.lock_key)  # so the release finds nothing to refuse
+
+    assert "WRONGTYPE" in caplog.text
