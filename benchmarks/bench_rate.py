@@ -407,9 +407,8 @@ def _setup(scenario: Scenario) -> list[str]:
         f"{scenario.window:g})",
         *(
             [
-                f"page_concurrency={scenario.page_concurrency}: at the default (4) the "
-                "read-ahead starves when the gate lets a later page out first (the "
-                "default's run, on a sandbox of its own, is in the last rows)"
+                f"page_concurrency={scenario.page_concurrency}, with slack for a slow "
+                "answer; the default (4) runs on a sandbox of its own in the last rows"
             ]
             if scenario.page_concurrency is not None
             else []
@@ -424,7 +423,7 @@ LATENCY: Final = Scenario(
     pages=120,
     per_page=10,
     latency=0.3,
-    page_concurrency=8,  # see README.md: at the default 4 the read-ahead starves
+    page_concurrency=8,  # slack over the 3 in flight that 300 ms needs; see README.md
     also_default=True,
 )
 
