@@ -22,6 +22,7 @@ from ._protocol import QueryValue, encode_query
 from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
+from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 
 T = TypeVar("T")
@@ -52,8 +53,9 @@ class CliquifyClient(AsyncClosing):
     and one token (see `cliquify_async.redis`).
 
     Raises ConfigurationError (a ValueError) at construction for missing credentials, an
-    invalid or plain-http non-loopback base URL, unknown `paths` or `pagination` keys, and
-    out-of-range numbers. Calls on a closed client raise ClientClosedError; everything the
+    invalid or plain-http non-loopback base URL, unknown `paths` or `pagination` keys,
+    `trace_configs` together with a `session` (they would be ignored), and out-of-range
+    numbers. Calls on a closed client raise ClientClosedError; everything the
     API or the network does wrong is a CliquifyError subclass (see `cliquify_async.errors`).
     """
 
@@ -85,6 +87,11 @@ class CliquifyClient(AsyncClosing):
             paths=paths,
         )
         self._pagination = check_hints(pagination or {})
+        if session is not None and trace_configs:
+            raise ConfigurationError(
+                "trace_configs apply to a session the client makes; add them to the "
+                "aiohttp.ClientSession you pass instead"
+            )
         self._transport = Transport(
             config,
             gate=rate_gate or LocalRateGate(requests_per_minute, rate_window=rate_window),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from yarl import URL
 
@@ -311,3 +312,9 @@ def test_page_concurrency_below_one_is_refused_up_front(pages: int) -> None:
     client = CliquifyClient("id", "secret")
     with pytest.raises(ConfigurationError, match="page_concurrency"):
         client.with_options(page_concurrency=pages)  # not only later, at .list()
+
+
+async def test_trace_configs_with_a_session_of_your_own_are_refused_not_ignored() -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigurationError, match="trace_configs"):
+            CliquifyClient("id", "secret", session=session, trace_configs=[aiohttp.TraceConfig()])
