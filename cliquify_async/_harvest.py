@@ -132,6 +132,17 @@ def file_name(asset: Mapping[str, Any]) -> str:
     return f"{_safe(str(asset.get('id', '')))}-{_safe(base)}"[:200]
 
 
+def check_resources(names: Iterable[str]) -> list[str]:
+    """`names` as a list if every one is a harvestable resource; else ConfigurationError."""
+    names = list(names)
+    unknown = sorted(set(names) - set(RESOURCES))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown resources {', '.join(unknown)}; choose from {', '.join(RESOURCES)}"
+        )
+    return names
+
+
 class Harvester:
     """Exports `resources` to `<out>/<name>.jsonl`, resuming whatever an earlier run left there.
 
@@ -154,12 +165,7 @@ class Harvester:
         download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
         on_progress: ProgressCallback | None = None,
     ) -> None:
-        names = list(resources)
-        unknown = sorted(set(names) - set(RESOURCES))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown resources {unknown}; choose from {sorted(RESOURCES)}"
-            )
+        names = check_resources(resources)
         if download_concurrency < 1:
             raise ConfigurationError("download_concurrency must be at least 1")
         self._client = client

@@ -19,7 +19,7 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
-from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester
+from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
 
 if TYPE_CHECKING:  # the sandbox (aiohttp.web) and rich load only for the commands using them
     from .sandbox import Sandbox
@@ -70,13 +70,10 @@ def _path_override(text: str) -> tuple[str, str]:
 
 
 def _resources(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(RESOURCES))
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown resources {', '.join(unknown)}; choose from {', '.join(RESOURCES)}"
-        )
-    return names
+    try:
+        return check_resources(name.strip() for name in text.split(",") if name.strip())
+    except errors.ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _file_text(path: str | None) -> str | None:

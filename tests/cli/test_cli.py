@@ -274,3 +274,17 @@ async def test_invalid_options_end_in_one_line_without_a_traceback() -> None:
     assert code == 2
     assert "unknown shape 'bogus'" in err
     assert "Traceback" not in err
+
+
+async def test_unknown_resources_are_a_usage_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    code, _, err = await run(
+        "harvest",
+        "--out",
+        str(tmp_path),
+        "--resources",
+        "assets,logos,nope",
+        env=environment(sandbox),
+    )
+    assert code == 2
+    assert "unknown resources nope; choose from" in err
+    assert sandbox.stats.requests == []  # refused before anything was sent
