@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from cliquify_async import CliquifyClient, RetryPolicy
 from cliquify_async.sandbox import Sandbox
@@ -80,3 +82,15 @@ def client_tasks() -> int:
         for task in asyncio.all_tasks()
         if "RequestHandler" not in getattr(task.get_coro(), "__qualname__", "")
     )
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve `app` on a free port of `host` (a loopback address); yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, 0).start()
+    try:
+        yield f"http://{host}:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from cliquify_async import CliquifyClient
+from tests.conftest import serving
 
 PAYLOAD = b"file" * 1500
 
@@ -40,14 +41,8 @@ async def file_api() -> AsyncIterator[tuple[str, list[tuple[str, str | None, str
     app.router.add_post("/oauth/access-token", token)
     app.router.add_get("/api/files/report.pdf", api_file)
     app.router.add_get("/storage/report.pdf", storage)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base_url:
+        yield base_url, seen
 
 
 async def test_an_api_file_is_fetched_as_a_download_with_the_token(

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cliquify_async import CliquifyClient, CliquifyError, UntrustedURLError
 from cliquify_async.sandbox import Fault, Sandbox
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, serving
 
 
 async def test_a_debug_log_of_a_full_run_holds_no_secret_or_token(
@@ -114,16 +114,9 @@ async def test_a_file_on_another_host_is_fetched_without_the_token(
 
     app = web.Application()
     app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.2", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
+    async with serving(app, host="127.0.0.2") as cdn:
         await client.auth.token()  # a token exists and could leak
-        written = await client.download(f"http://127.0.0.2:{port}/moved", tmp_path / "f.bin")
-    finally:
-        await runner.cleanup()
+        written = await client.download(f"{cdn}/moved", tmp_path / "f.bin")
 
     assert written == 7000
     assert (tmp_path / "f.bin").read_bytes() == b"payload" * 1000
