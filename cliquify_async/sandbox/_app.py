@@ -81,7 +81,7 @@ async def _latency(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def _throttle(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count /api requests per client IP; answer 429 once the window is full."""
+    """Count /api requests per client IP in every tier; answer 429 once one tier is full."""
     throttle = request.app[STATE].throttle
     if throttle is None or not request.path.startswith(_API):
         return await handler(request)
@@ -116,5 +116,6 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
 async def _rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Stamp the throttle's verdict on any response to a throttled request, faults included."""
     verdict = request.get(_VERDICT)
-    if verdict is not None and request.app[STATE].config.rate_limit_headers:
-        response.headers.update(verdict.headers(request.app[STATE].config.retry_after_precision))
+    config = request.app[STATE].config
+    if verdict is not None and config.rate_limit_headers:
+        response.headers.update(verdict.headers(config.retry_after_precision, config.reset_header))

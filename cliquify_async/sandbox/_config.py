@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -54,6 +55,28 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
 
+def _rate_tiers(value: Iterable[tuple[int, float]]) -> tuple[tuple[int, float], ...]:
+    """Extra ``(count, window seconds)`` limits, each positive (a list of pairs is accepted)."""
+    tiers = []
+    for count, window in value:
+        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+            raise ValueError(f"extra_rate_limits: count must be a positive int, got {count!r}")
+        if isinstance(window, bool) or not isinstance(window, int | float):
+            raise ValueError(f"extra_rate_limits: window must be seconds, got {window!r}")
+        if not (math.isfinite(window) and window > 0):
+            raise ValueError(
+                f"extra_rate_limits: window must be positive and finite, got {window!r}"
+            )
+        tiers.append((count, float(window)))
+    return tuple(tiers)
+
+
+def _needs_main_limit(instance: SandboxConfig, _: attrs.Attribute[Any], value: object) -> None:
+    """Validator: extra limits stack in front of the main one, so rate_limit must be set."""
+    if value and instance.rate_limit is None:
+        raise ValueError("extra_rate_limits need a main rate_limit, got rate_limit=None")
+
+
 @attrs.frozen(kw_only=True)
 class SandboxConfig:
     """Options of a Sandbox; the defaults match the documented production behaviour."""
@@ -83,8 +106,16 @@ class SandboxConfig:
 
     rate_limit: int | None = attrs.field(default=60, validator=_positive)  # None: no throttle
     rate_window: float = attrs.field(default=60.0, validator=_positive)
+    # (count, window seconds) limits checked before the main one; a refused hit counts in none
+    extra_rate_limits: tuple[tuple[int, float], ...] = attrs.field(
+        default=(), converter=_rate_tiers, validator=_needs_main_limit
+    )
     retry_after_precision: Literal["seconds", "float"] = attrs.field(
         default="seconds", validator=v.in_(("seconds", "float"))
+    )
+    # X-RateLimit-Reset: unix time on 429s only (Laravel), unix time or seconds on every answer
+    reset_header: Literal["on-429", "epoch", "seconds"] = attrs.field(
+        default="on-429", validator=v.in_(("on-429", "epoch", "seconds"))
     )
     # monotonic seconds for the throttle, token expiry and record times; tests inject their own
     clock: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)

@@ -18,7 +18,7 @@ from ._faults import FaultPlan
 from ._pagination import Item
 from ._state import SandboxState
 from ._stats import SandboxStats
-from ._throttle import FixedWindowThrottle
+from ._throttle import FixedWindowThrottle, StackedThrottle
 from ._tokens import TokenStore
 
 _HOST: Final = "127.0.0.1"
@@ -137,13 +137,18 @@ class Sandbox:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    def _throttle(self) -> FixedWindowThrottle | None:
-        limit = self.config.rate_limit
-        if limit is None:
+    def _throttle(self) -> StackedThrottle | None:
+        config = self.config
+        if config.rate_limit is None:
             return None
-        return FixedWindowThrottle(
-            limit=limit, window=self.config.rate_window, clock=self.config.clock
+        main = FixedWindowThrottle(
+            limit=config.rate_limit, window=config.rate_window, clock=config.clock
         )
+        before = [
+            FixedWindowThrottle(limit=limit, window=window, clock=config.clock)
+            for limit, window in config.extra_rate_limits
+        ]
+        return StackedThrottle(main, before=before)
 
     def _running(self) -> SandboxState:
         if self._state is None:

@@ -11,7 +11,7 @@ from ._config import SandboxConfig
 from ._dataset import Dataset
 from ._faults import FaultPlan
 from ._stats import SandboxStats
-from ._throttle import FixedWindowThrottle
+from ._throttle import StackedThrottle
 from ._tokens import TokenStore
 
 
@@ -23,7 +23,7 @@ class SandboxState:
     base_url: str
     data: Dataset = attrs.field(repr=False)
     tokens: TokenStore
-    throttle: FixedWindowThrottle | None
+    throttle: StackedThrottle | None
     faults: FaultPlan
     stats: SandboxStats
 
