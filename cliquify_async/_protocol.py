@@ -74,18 +74,27 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(seconds, 0.0)
 
 
-def retry_after_from(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """The server's wait from Retry-After, else from Laravel's X-RateLimit-Reset (unix time)."""
-    wait = parse_retry_after(headers.get("Retry-After"))
-    if wait is not None:
-        return wait
+EPOCH_FROM: Final = 1_000_000_000  # an X-RateLimit-Reset this large is unix time (2001 on)
+
+
+def reset_in(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds until an X-RateLimit-Reset: unix time (Laravel, GitHub) or seconds from now
+    (the IETF draft), told apart by size; None if unusable. `now` is unix time."""
     try:
-        reset = float(headers.get("X-RateLimit-Reset", ""))
+        reset = float(value or "")
     except ValueError:
         return None
-    if not math.isfinite(reset):
+    if not math.isfinite(reset) or reset < 0:
         return None
-    return max(reset - (time.time() if now is None else now), 0.0)
+    if reset >= EPOCH_FROM:
+        reset -= time.time() if now is None else now
+    return max(reset, 0.0)
+
+
+def retry_after_from(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The server's wait from Retry-After, else from X-RateLimit-Reset."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    return wait if wait is not None else reset_in(headers.get("X-RateLimit-Reset"), now=now)
 
 
 def decode_json(text: str) -> Any:

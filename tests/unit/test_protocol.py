@@ -16,6 +16,7 @@ from cliquify_async._protocol import (
     decode_json,
     error_for_response,
     parse_retry_after,
+    reset_in,
     retry_after_from,
     unwrap,
 )
@@ -534,11 +535,34 @@ def test_passports_own_invalid_client_body_is_invalid_client() -> None:
 
 
 def test_a_429_without_retry_after_waits_until_x_ratelimit_reset() -> None:
-    assert retry_after_from({"X-RateLimit-Reset": "1000030"}, now=1000000.0) == 30.0
-    assert retry_after_from({"X-RateLimit-Reset": "999990"}, now=1000000.0) == 0.0
-    assert retry_after_from({"Retry-After": "5", "X-RateLimit-Reset": "1000030"}, now=0) == 5.0
+    now = 1_765_000_000.0
+    assert retry_after_from({"X-RateLimit-Reset": "1765000030"}, now=now) == 30.0
+    assert retry_after_from({"X-RateLimit-Reset": "1764999990"}, now=now) == 0.0
+    assert retry_after_from({"Retry-After": "5", "X-RateLimit-Reset": "1765000030"}, now=0) == 5.0
     assert retry_after_from({"X-RateLimit-Reset": "soon"}) is None
     assert retry_after_from({}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1765000030", 30.0),  # unix time, as Laravel and GitHub send it
+        ("1765000000.5", 0.5),
+        ("30", 30.0),  # seconds from now, as the IETF RateLimit draft sends it
+        ("0.25", 0.25),
+        ("0", 0.0),
+        ("1764999000", 0.0),  # already past
+        ("-3", None),
+        ("nan", None),
+        ("inf", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_x_ratelimit_reset_is_unix_time_or_seconds_from_now(
+    value: str | None, seconds: float | None
+) -> None:
+    assert reset_in(value, now=1_765_000_000.0) == seconds
 
 
 def test_redact_masks_token_values_and_jwts() -> None:
