@@ -5,6 +5,7 @@ import logging
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
 from ._harvest import DownloadProgress, Harvester, HarvestReport, ResourceProgress
+from ._limits import RateLimit
 from ._pagination import AsyncPaginator, Page, PageIterator
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
 from ._ratelimit import LocalRateGate
@@ -73,6 +74,7 @@ __all__ = [
     "PageIterator",
     "PermissionDeniedError",
     "RateGate",
+    "RateLimit",
     "RateLimitError",
     "ResourceProgress",
     "ResponseDecodeError",

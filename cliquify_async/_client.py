@@ -15,6 +15,7 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._limits import RateLimit
 from ._pages import PaginationHint, check_hints
 from ._pagination import AsyncPaginator, check_concurrency
 from ._plugins import RateGate, TokenStore
@@ -39,9 +40,10 @@ class CliquifyClient(AsyncClosing):
     CLIQUIFY_BASE_URL; missing credentials raise ConfigurationError here, not at first use.
 
     Every /api/* request passes one rate gate (`requests_per_minute`, None to turn it off),
-    which fills the server's fixed windows of `rate_window` seconds without crossing their
-    edges and learns the real limit from X-RateLimit-* headers. Each request is retried up to
-    `max_retries` times on 408, 429, 5xx, timeouts and dropped connections (pass a
+    which fills the server's fixed windows without crossing their edges. It learns the real
+    count and window from what the server shows (X-RateLimit-*, Retry-After) and then paces to
+    them (`rate_limits`); set `rate_window` only to name the window yourself. Each request is
+    retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped connections (pass a
     RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an
     aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
 
@@ -66,7 +68,7 @@ class CliquifyClient(AsyncClosing):
         *,
         base_url: str | URL | None = None,
         requests_per_minute: float | None = 60,
-        rate_window: float = 60.0,
+        rate_window: float | None = None,
         max_retries: int | RetryPolicy = 3,
         timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
@@ -142,6 +144,12 @@ class CliquifyClient(AsyncClosing):
     def rate_interval(self) -> float:
         """Seconds between two /api/* requests at the gate's current pace (0 when it is off)."""
         return self._transport.gate.interval
+
+    @property
+    def rate_limits(self) -> tuple[RateLimit, ...]:
+        """The rate limits the gate paces to, configured or learned from the server; the one
+        every response reports comes first (empty when the gate is off)."""
+        return self._transport.gate.limits
 
     @property
     def stats(self) -> ClientStats:

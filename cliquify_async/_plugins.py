@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
+from ._limits import RateLimit
 from .models import AccessToken
 
 
@@ -26,8 +27,9 @@ class RateGate(Protocol):
         `observe`. Cancellation must leave no trace."""
         ...
 
-    async def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
-        """Learn from the response headers (X-RateLimit-*) of the request sent at `sent_at`."""
+    async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from the status and headers (X-RateLimit-*, Retry-After) of the response to
+        the request sent at `sent_at`."""
         ...
 
     async def cool_down(self, seconds: float) -> None:
@@ -37,6 +39,12 @@ class RateGate(Protocol):
     @property
     def interval(self) -> float:
         """Seconds between two requests at the current pace (0 when unlimited)."""
+        ...
+
+    @property
+    def limits(self) -> tuple[RateLimit, ...]:
+        """The limits in force, configured or learned, the one every response reports first
+        (empty when unlimited)."""
         ...
 
 

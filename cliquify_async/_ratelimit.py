@@ -5,27 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Mapping
 
 from aiolimiter import AsyncLimiter
 
-from ._window import FixedWindow
+from ._limits import RateLimit, Reading, ServerLimits
 from .errors import ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
 
-# How long after a window's first request we wait, beyond the window itself, before the next
-# window's first request: the opener reached the server some time after we sent it.
-MAX_GUARD = 0.25
-GUARD_SHARE = 0.02
 CATCH_UP = 1.05
 ROUNDING = 1e-9  # so `L * 60 / W` a minute is L a window despite float rounding
+DEFAULT_WINDOW = 60.0  # the documented window, assumed until the server shows its own
+REPACE = 0.01  # a pace change smaller than this share keeps the limiter (and its bucket)
 
 
-def window_budget(requests_per_minute: float | None, rate_window: float) -> tuple[int, float]:
-    """(requests per window, guard seconds) of a rate, or of no rate (a budget that holds
-    nothing back). Refuses a rate that is not a positive finite number, and one below one
-    request per window, since rounding up to one would send faster than asked."""
+def window_budget(requests_per_minute: float | None, rate_window: float) -> int:
+    """Requests per window of a rate, or of no rate (a budget that holds nothing back).
+    Refuses a rate that is not a positive finite number, and one below one request per
+    window, since rounding up to one would send faster than asked."""
     if not (math.isfinite(rate_window) and rate_window > 0):
         raise ConfigurationError("rate_window must be a positive number of seconds")
     if requests_per_minute is None:
@@ -39,15 +38,7 @@ def window_budget(requests_per_minute: float | None, rate_window: float) -> tupl
             f"rate_window of {rate_window:g} s; use at least {60 / rate_window:g} or a longer "
             "rate_window"
         )
-    return limit, min(MAX_GUARD, GUARD_SHARE * rate_window)
-
-
-def int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """A response header's integer value; None if it is missing or not an integer."""
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError):
-        return None
+    return limit
 
 
 class LocalRateGate:
@@ -56,18 +47,23 @@ class LocalRateGate:
 
     `AsyncLimiter(60, 60)` would let 60 requests out at once and then one a second, up to 119
     in the first minute: a stream of 429s against the API's fixed 60 s window. Here
-    aiolimiter's bucket holds a single permit that refills every `rate_window / limit`
-    seconds, and a FixedWindow model holds the request that would be one too many in a window
-    until that window has closed. The limit and the window's position are learned from
-    X-RateLimit-* headers, and a 429 holds every task back until its Retry-After has passed.
-    The limiter is made lazily because aiolimiter binds to the loop of first use.
+    aiolimiter's bucket holds a single permit that refills every `interval` seconds, and the
+    server's limits (ServerLimits) hold the request that would be one too many in a window
+    until that window has closed. Without `rate_window` the window is learned from what the
+    server shows (X-RateLimit-*, Retry-After), and the learned count and window replace the
+    configured pace; with it, the window is believed and only the count is learned. A 429
+    holds every task back until its Retry-After has passed. The limiter is made lazily
+    because aiolimiter binds to the loop of first use.
     """
 
-    def __init__(self, requests_per_minute: float | None, *, rate_window: float = 60.0) -> None:
-        limit, guard = window_budget(requests_per_minute, rate_window)
+    def __init__(
+        self, requests_per_minute: float | None, *, rate_window: float | None = None
+    ) -> None:
+        window = DEFAULT_WINDOW if rate_window is None else rate_window
+        limit = window_budget(requests_per_minute, window)
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
-        self._window = FixedWindow(limit=limit, window=rate_window, guard=guard)
+        self._limits = ServerLimits(limit, window, learns=rate_window is None)
         self._limiter: AsyncLimiter | None = None
         self._queue = asyncio.Lock()
         self._resume_at = 0.0
@@ -75,18 +71,23 @@ class LocalRateGate:
     def __repr__(self) -> str:
         if self.requests_per_minute is None:
             return f"<LocalRateGate off cooling_down={self.cooling_down}>"
-        limit = f"{self.limit}/{self.rate_window:g}s"
-        return f"<LocalRateGate limit={limit} cooling_down={self.cooling_down}>"
+        limits = ", ".join(map(str, self.limits))
+        return f"<LocalRateGate {limits} cooling_down={self.cooling_down}>"
 
     @property
     def limit(self) -> int:
-        """Requests allowed per window: configured, or learned from X-RateLimit-Limit."""
-        return self._window.limit
+        """Requests allowed per window of the limit every response reports."""
+        return self._limits.primary.limit
+
+    @property
+    def limits(self) -> tuple[RateLimit, ...]:
+        """The limits in force, the one every response reports first (empty when off)."""
+        return () if self.requests_per_minute is None else self._limits.limits()
 
     @property
     def interval(self) -> float:
         """Seconds between two permits (0 when the gate is off)."""
-        return 0.0 if self.requests_per_minute is None else self.rate_window / self.limit
+        return 0.0 if self.requests_per_minute is None else self._limits.interval
 
     @property
     def cooling_down(self) -> bool:
@@ -99,46 +100,55 @@ class LocalRateGate:
     async def acquire(self) -> float:
         """Wait for a permit; returns the send time to pass back to `observe`.
 
-        A permit granted while a cool-down is on, or that would overfill the window, is given
-        up and a fresh one taken after the wait, so the tasks that queued meanwhile leave at
-        the pace, not in one burst. Cancellation leaves no trace.
+        Requests queue first come, first served. The one at the head waits out any
+        cool-down or spent window, then takes a permit at the pace, counted from the last
+        send; if a 429 arrived meanwhile it waits again, so the queue leaves at the pace
+        after a cool-down, not in one burst. Cancellation leaves no trace.
         """
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            if self._resume_at > now:
+        if self.requests_per_minute is None:
+            while True:  # only a cool-down holds a request back
+                now = loop.time()
+                if now >= self._resume_at:
+                    return now
                 await asyncio.sleep(self._resume_at - now)
-                continue
-            if self.requests_per_minute is None:
-                return now
-            # One permit per interval; the bucket holds a sliver more than one permit so a
-            # timer that fired late is caught up on, instead of every permit drifting later.
-            period = self.interval * CATCH_UP
-            if self._limiter is None or self._limiter.time_period != period:
-                self._limiter = AsyncLimiter(CATCH_UP, period)
-            async with self._queue:  # first come, first served: no barging past a waiter
+        async with self._queue:
+            while True:
+                now = loop.time()
+                hold = max(self._resume_at, self._limits.hold_until(now))
+                if hold > now:
+                    await asyncio.sleep(hold - now)
+                    continue
+                # One permit per interval; the bucket holds a sliver more than one permit so
+                # a timer that fired late is caught up on, instead of every permit drifting.
+                period = self.interval * CATCH_UP
+                if self._limiter is None or not _close(self._limiter.time_period, period):
+                    self._limiter = AsyncLimiter(CATCH_UP, period)
                 await self._limiter.acquire()
-            now = loop.time()
-            hold = max(self._resume_at, self._window.hold_until(now))
-            if hold <= now:
-                self._window.record_send(now)
-                return now
-            await asyncio.sleep(hold - now)
+                now = loop.time()
+                if max(self._resume_at, self._limits.hold_until(now)) <= now:
+                    self._limits.record_send(now)
+                    return now
 
-    async def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
-        """Learn the limit and the window's position from a response's X-RateLimit-* headers."""
+    async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
+        """Learn the limits and their windows from a response's X-RateLimit-* headers, and
+        from a 429's Retry-After."""
         if self.requests_per_minute is None:
             return
-        limit = int_header(headers, "X-RateLimit-Limit")
-        if limit is not None and limit != self.limit:
-            logger.info("the server allows %d requests per window; pacing to that", limit)
-        self._window.observe(sent_at, limit, int_header(headers, "X-RateLimit-Remaining"))
+        reading = Reading.of(status, headers, now=time.time())
+        self._limits.observe(sent_at, asyncio.get_running_loop().time(), reading)
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every request of this client back for `seconds` (from a 429's Retry-After)."""
         loop = asyncio.get_running_loop()
         resume_at = loop.time() + seconds
-        self._window.rate_limited(loop.time(), seconds)
+        self._limits.cool_down(resume_at)
         if resume_at > self._resume_at:
             self._resume_at = resume_at
             logger.info("rate limited: all requests wait %.2f s (Retry-After)", seconds)
+
+
+def _close(period: float, new: float) -> bool:
+    """True when a new pace is too near the old to make a limiter anew: a fresh bucket would
+    hand out a permit at once, and a learned window tightens by slivers."""
+    return abs(new - period) <= REPACE * period

@@ -238,7 +238,7 @@ class Transport:
                 read=read,
                 bearer=token.access_token,
                 file=file,
-                on_headers=partial(self.gate.observe, sent_at),
+                on_answer=partial(self.gate.observe, sent_at),
             )
         except errors.RateLimitError as exc:
             self.stats.rate_limited += 1
@@ -258,7 +258,7 @@ class Transport:
         form_body: dict[str, Any] | None = None,
         bearer: str | None = None,
         file: bool = False,
-        on_headers: Callable[[Mapping[str, str]], Awaitable[None]] | None = None,
+        on_answer: Callable[[int, Mapping[str, str]], Awaitable[None]] | None = None,
     ) -> R:
         """One attempt: send, then `read` a success or raise the typed error for a failure.
 
@@ -290,8 +290,8 @@ class Transport:
                     response.status,
                     time.monotonic() - started,
                 )
-                if on_headers is not None:
-                    await on_headers(response.headers)
+                if on_answer is not None:
+                    await on_answer(response.status, response.headers)
                 if not 200 <= response.status < 300:
                     text = (await response.read()).decode("utf-8", "replace")
                     raise error_for_response(

@@ -1,14 +1,18 @@
-"""What the client knows of the server's fixed rate-limit window: pure accounting, no I/O.
+"""What the client knows of one of the server's fixed rate-limit windows: pure accounting.
 
 Laravel's throttle counts requests per client IP in a fixed window that opens with the first
 request and closes `window` seconds later (cliquify-api.md §6). Pacing alone drifts against
 such a window; this model keeps each of our windows inside one of the server's. It opens a
 window with the first request sent after the last one closed, lets `limit` requests into it,
-and holds the next until the window has surely closed on the server too (its opener arrived
-after it was sent, so `window + guard` after sending is safe). Responses refine it: the
-`X-RateLimit-Limit` header replaces the configured limit, a `Remaining` of `limit - 1` marks
-the request that opened the server's window, and a `Remaining` used up by requests already
-in flight (other processes behind the same IP count too) closes the budget early.
+and holds the next until the window has surely closed on the server too.
+
+The window's length is either given (the user set `rate_window`) or learned. Learning uses
+only bounds that hold whatever the network did: a request the server says opened its window
+(`Remaining == limit - 1`) reached it after we sent it, and the response to the first request
+of the next window came back after that window opened, so `received(next opener) - sent(this
+opener)` is never shorter than the window; nor is the close a 429's Retry-After or an
+X-RateLimit-Reset names, measured from the opener's send. The window in force is the
+shortest such bound seen, so it only ever tightens toward the truth from above.
 """
 
 from __future__ import annotations
@@ -17,63 +21,157 @@ from collections import deque
 
 from attrs import define, field
 
+# How long after a window's first request we wait, beyond the window itself, before the next
+# window's first request: the opener reached the server some time after we sent it.
+MAX_GUARD = 0.25
+GUARD_SHARE = 0.02
+
 
 @define
 class FixedWindow:
-    """The client's picture of the server's current window, on one monotonic clock."""
+    """The client's picture of one server limit: `limit` requests per `window` seconds.
+
+    Until `known`, `window` is an assumption (the configured pace times `limit`): the count
+    alone then holds nothing back, and only the server's own word (its budget used up, a
+    named close) does.
+    """
 
     limit: int
     window: float
-    guard: float
+    known: bool = True
+    learns: bool = False
     opened_at: float | None = None
     exhausted: bool = False
+    closes_by: float | None = None
+    """When the server said the current window closes (Retry-After, X-RateLimit-Reset)."""
+    server_opened: float | None = None
+    """The send time of the last request the server said opened its window."""
+    opener_received: float | None = None
+    """When the answer to the current window's opener came back, if the server confirmed it."""
+    _remaining: tuple[float, int] | None = None  # (send time, Remaining) of the latest send heard
     _sends: deque[float] = field(factory=deque)
 
     @property
+    def guard(self) -> float:
+        """Seconds waited past the window's end, for the opener's trip to the server."""
+        return min(MAX_GUARD, GUARD_SHARE * self.window)
+
+    @property
     def closes_at(self) -> float | None:
-        """When the current window has surely closed on the server as well."""
-        return None if self.opened_at is None else self.opened_at + self.window + self.guard
+        """When the current window has surely closed on the server as well.
+
+        A confirmed window closed `window` after its opener arrived, which was before its
+        answer came back; a window we opened ourselves is counted from the send, plus the
+        guard for the trip. A close the server named bounds both.
+        """
+        if self.opener_received is not None:
+            estimate: float | None = self.opener_received + self.window
+        else:
+            estimate = None if self.opened_at is None else self.opened_at + self.window
+        if self.closes_by is not None:
+            # Both are upper bounds when the window is known; an assumed one is no bound.
+            if estimate is None or not self.known:
+                estimate = self.closes_by
+            else:
+                estimate = min(estimate, self.closes_by)
+        return None if estimate is None else estimate + self.guard
 
     def hold_until(self, now: float) -> float:
         """The earliest time the next request may be sent: `now`, or when a spent window ends."""
         closes_at = self.closes_at
         if closes_at is None or now >= closes_at:
             return now
-        assert self.opened_at is not None
-        if self.exhausted or self.sent_since(self.opened_at) >= self.limit:
+        if self.exhausted:
             return closes_at
-        return now
+        spent = self.opened_at is not None and self.sent_since(self.opened_at) >= self.limit
+        return closes_at if self.known and spent else now
 
     def sent_since(self, moment: float) -> int:
         """Requests sent at or after `moment`."""
-        return sum(1 for sent in self._sends if sent >= moment)
+        return len(self.sends_since(moment))
+
+    def sends_since(self, moment: float) -> list[float]:
+        """The send times at or after `moment`, oldest first."""
+        return [sent for sent in self._sends if sent >= moment]
+
+    def recent_send(self, back: int, before: float) -> float | None:
+        """The send time `back` sends before the one at `before` (1: the one just before)."""
+        earlier = [sent for sent in self._sends if sent < before]
+        return earlier[-back] if 0 < back <= len(earlier) else None
 
     def record_send(self, now: float) -> None:
         """A request leaves now; the first one after a window closed opens the next."""
         closes_at = self.closes_at
         if closes_at is None or now >= closes_at:
-            self.opened_at = now
+            self.opened_at, self.opener_received = now, None
             self.exhausted = False
+            self.closes_by = None
         self._sends.append(now)
         while self._sends and self._sends[0] < now - 2 * (self.window + self.guard):
             self._sends.popleft()
 
-    def observe(self, sent_at: float, limit: int | None, remaining: int | None) -> None:
-        """Learn from the X-RateLimit-* headers of the response to the request sent at `sent_at`."""
-        if limit is not None and limit > 0:
-            self.limit = limit
-        if remaining is None:
-            return
-        if remaining == self.limit - 1 and sent_at != self.opened_at:
-            # The server says this request opened its window: align ours with it.
-            self.opened_at = sent_at
-            self.exhausted = False
-        if self.opened_at is not None and sent_at >= self.opened_at:
-            in_flight_after = self.sent_since(sent_at) - 1
-            if in_flight_after >= remaining:
-                self.exhausted = True
+    def assume(self, window: float) -> None:
+        """Take `window` as the length while none is known (the configured pace changed)."""
+        if not self.known:
+            self.window = window
 
-    def rate_limited(self, now: float, retry_after: float) -> None:
-        """A 429 says the server's window closes `retry_after` seconds from now."""
-        self.opened_at = now + retry_after - self.window - self.guard
+    def learn(self, bound: float) -> bool:
+        """A span the server's window surely fits in; True when it tightened the window."""
+        if not self.learns or bound <= 0 or (self.known and bound >= self.window):
+            return False
+        self.window, self.known = bound, True
+        return True
+
+    def observe(
+        self, sent_at: float, received_at: float, remaining: int | None, closes_in: float | None
+    ) -> bool:
+        """Learn from the X-RateLimit-Remaining and -Reset of the response to the request sent
+        at `sent_at`; True when the window's length tightened."""
+        learned = False
+        if remaining is not None:
+            learned = self._place(sent_at, received_at, remaining)
+        if closes_in is not None and (self.opened_at is None or sent_at >= self.opened_at):
+            closes_by = received_at + closes_in
+            self.closes_by = closes_by if self.closes_by is None else min(self.closes_by, closes_by)
+            if self.server_opened is not None and sent_at >= self.server_opened:
+                learned = self.bound_by_close(closes_by) or learned
+        counted = self.opened_at is not None and sent_at >= self.opened_at
+        # The server has counted every request we sent after this one, or will.
+        if remaining is not None and counted and self.sent_since(sent_at) - 1 >= remaining:
+            self.exhausted = True
+        return learned
+
+    def _place(self, sent_at: float, received_at: float, remaining: int) -> bool:
+        """Align with a new window the server reports: this request opened it (`Remaining ==
+        limit - 1`), or Remaining climbed back after an earlier send, so one opened between."""
+        previous = self._remaining
+        if previous is None or sent_at > previous[0]:
+            self._remaining = (sent_at, remaining)
+        if remaining == self.limit - 1:
+            if self.server_opened is not None and sent_at <= self.server_opened:
+                return False
+            learned = self.server_opened is not None and self.learn(
+                received_at - self.server_opened
+            )
+            self.server_opened = self.opened_at = sent_at
+            self.opener_received = received_at
+            self.exhausted, self.closes_by = False, None
+            return learned
+        climbed = previous is not None and sent_at > previous[0] and remaining > previous[1]
+        if climbed and (self.opened_at is None or sent_at > self.opened_at):
+            # Someone else's request opened the window between ours: count from this one.
+            self.opened_at, self.opener_received = sent_at, None
+            self.exhausted, self.closes_by = False, None
+        return False
+
+    def bound_by_close(self, closes_by: float) -> bool:
+        """The server named when its current window closes; True when that tightened the
+        window's length (measured from the last opener it confirmed)."""
+        if self.server_opened is None:
+            return False
+        return self.learn(closes_by - self.server_opened)
+
+    def rate_limited(self, closes_by: float) -> None:
+        """A 429 spent the window, which closes at `closes_by` (its Retry-After)."""
+        self.closes_by = closes_by
         self.exhausted = True

@@ -6,6 +6,7 @@ import pytest
 
 from cliquify_async import CliquifyClient, ConfigurationError, LocalRateGate
 from cliquify_async._ratelimit import window_budget
+from cliquify_async._window import FixedWindow
 
 
 @pytest.mark.parametrize(("rate", "window"), [(30, 1.0), (59.9, 1.0), (1, 59.0), (100, 0.5)])
@@ -19,12 +20,12 @@ def test_a_rate_under_one_request_per_window_is_refused(rate: float, window: flo
 @pytest.mark.parametrize("window", [0.43, 0.59, 1.18, 6.0, 60.0])
 @pytest.mark.parametrize("limit", [1, 5, 60])
 def test_l_per_w_seconds_is_a_budget_of_l_despite_float_rounding(limit: int, window: float) -> None:
-    assert window_budget(limit * 60 / window, window)[0] == limit
+    assert window_budget(limit * 60 / window, window) == limit
 
 
 def test_the_guard_is_a_share_of_the_window_capped() -> None:
-    assert window_budget(60, 60.0) == (60, 0.25)
-    assert window_budget(600, 0.5) == (5, pytest.approx(0.01))
+    assert FixedWindow(limit=60, window=60.0).guard == 0.25
+    assert FixedWindow(limit=5, window=0.5).guard == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize("window", [0.1, 0.43, 1.0, 60.0])

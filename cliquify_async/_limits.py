@@ -1,0 +1,186 @@
+"""The server's rate limits as the client knows them, and the pace they allow: pure, no I/O.
+
+One limit is the one every response reports in X-RateLimit-Limit/-Remaining. Others show only
+in their own 429s: a per-second proxy limit in front of the per-minute app limit, or Laravel's
+named limiters with several `Limit`s, whose 429 carries the limit it hit. Each becomes a
+FixedWindow; the pace is the slowest any of them allows, and a request waits for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from attrs import frozen
+
+from ._protocol import parse_retry_after, reset_in
+from ._window import FixedWindow
+
+logger = logging.getLogger("cliquify_async.ratelimit")
+
+
+def int_header(headers: Mapping[str, str], name: str) -> int | None:
+    """A response header's integer value; None if it is missing or not an integer."""
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+@frozen(kw_only=True)
+class Reading:
+    """What one response says of the rate limit, times in seconds from its arrival."""
+
+    status: int
+    limit: int | None
+    remaining: int | None
+    closes_in: float | None
+    """X-RateLimit-Reset: when the reporting limit's window closes."""
+    retry_after: float | None
+
+    @classmethod
+    def of(cls, status: int, headers: Mapping[str, str], *, now: float) -> Reading:
+        """Read the headers of a response that arrived at unix time `now`."""
+        limit = int_header(headers, "X-RateLimit-Limit")
+        return cls(
+            status=status,
+            limit=limit if limit is not None and limit > 0 else None,
+            remaining=int_header(headers, "X-RateLimit-Remaining"),
+            closes_in=reset_in(headers.get("X-RateLimit-Reset"), now=now),
+            retry_after=parse_retry_after(headers.get("Retry-After")) if status == 429 else None,
+        )
+
+
+@frozen
+class RateLimit:
+    """One limit in force: `requests` per fixed window of `window` seconds."""
+
+    requests: int
+    window: float
+    learned: bool
+    """True when the server showed the window; False while it is configured or assumed."""
+
+    def __str__(self) -> str:
+        return f"{self.requests} requests per {self.window:.1f} s"
+
+
+class ServerLimits:
+    """Every limit the server has shown, each a FixedWindow, and the pace that fits them all.
+
+    Built from the configuration: `limit` requests per `window` seconds, where `learns` says
+    whether the window is only assumed (the user gave a pace, not a window). An assumed window
+    is `limit x pace`, so the count the server reports never slows the configured pace until
+    the server shows its budget running out.
+    """
+
+    def __init__(self, limit: int, window: float, *, learns: bool) -> None:
+        self._pace = window / limit
+        self.primary = FixedWindow(limit=limit, window=window, known=not learns, learns=learns)
+        self.stacked: dict[int, FixedWindow] = {}
+        self._heard_limit = False
+        self._limited: set[int] = set()  # tiers whose 429 the next cool-down applies to
+
+    @property
+    def tiers(self) -> list[FixedWindow]:
+        """The reporting limit first, then the ones seen only in 429s, by count."""
+        return [self.primary, *(self.stacked[count] for count in sorted(self.stacked))]
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two requests: the slowest pace any limit allows."""
+        return max(tier.window / tier.limit for tier in self.tiers)
+
+    def limits(self) -> tuple[RateLimit, ...]:
+        """The limits in force, the reporting one first."""
+        return tuple(_view(tier) for tier in self.tiers)
+
+    def hold_until(self, now: float) -> float:
+        """The earliest time the next request may go: every limit must have room."""
+        return max(tier.hold_until(now) for tier in self.tiers)
+
+    def record_send(self, now: float) -> None:
+        """A request leaves now; every limit counts it."""
+        for tier in self.tiers:
+            tier.record_send(now)
+
+    def observe(self, sent_at: float, received_at: float, reading: Reading) -> None:
+        """Learn from the response to the request sent at `sent_at`, received at `received_at`."""
+        if reading.status == 429:
+            self._observe_429(sent_at, received_at, reading)
+            return
+        tier = self.primary
+        if reading.limit is not None:
+            self._heard_limit = True
+            self._count(reading.limit)
+        was_known = tier.known
+        if tier.observe(sent_at, received_at, reading.remaining, reading.closes_in):
+            _log_learned(tier, was_known)
+
+    def cool_down(self, closes_by: float) -> None:
+        """Every limit whose 429 was just heard is spent until `closes_by` (its Retry-After)."""
+        for tier in self.tiers:
+            if tier.limit in self._limited:
+                tier.rate_limited(closes_by)
+        self._limited.clear()
+
+    def _observe_429(self, sent_at: float, received_at: float, reading: Reading) -> None:
+        wait = reading.retry_after if reading.retry_after is not None else reading.closes_in
+        limit = reading.limit
+        if limit is None or limit == self.primary.limit or not self._heard_limit:
+            tier = self.primary
+            if limit is not None:
+                self._count(limit)
+            was_known = tier.known
+            if wait is not None and tier.bound_by_close(received_at + wait):
+                _log_learned(tier, was_known)
+        else:
+            tier = self._stacked_limit(limit, sent_at, received_at, wait)
+        self._limited.add(tier.limit)
+
+    def _count(self, limit: int) -> None:
+        """The reporting limit's count, as the server said it; an assumed window follows."""
+        if limit != self.primary.limit:
+            logger.info("the server allows %d requests per window; pacing to that", limit)
+            self.primary.limit = limit
+            self.primary.assume(limit * self._pace)
+
+    def _stacked_limit(
+        self, limit: int, sent_at: float, received_at: float, wait: float | None
+    ) -> FixedWindow:
+        """A limit the reporting headers never showed, met in its own 429.
+
+        Its window opened with the `limit`-th request before this one (the server counted
+        those; this one was one too many), so it is at most that long from then until the
+        close the 429 names. A later 429 of the same limit proves its window longer still.
+        """
+        opened = self.primary.recent_send(limit, sent_at)
+        tier = self.stacked.get(limit)
+        if opened is None or wait is None:
+            return tier or self.primary
+        span = received_at + wait - opened
+        if tier is None:
+            tier = self.stacked[limit] = FixedWindow(limit=limit, window=span, learns=True)
+            tier.opened_at = opened
+            for sent in self.primary.sends_since(opened):
+                tier.record_send(sent)
+            logger.info("server window learned: %s (seen in its 429s)", _describe(tier))
+            return tier
+        if span > tier.window:
+            tier.window = span
+            logger.info("server window longer than thought: %s", _describe(tier))
+        tier.opened_at = opened
+        return tier
+
+
+def _view(tier: FixedWindow) -> RateLimit:
+    return RateLimit(tier.limit, tier.window, learned=tier.learns and tier.known)
+
+
+def _describe(tier: FixedWindow) -> str:
+    return str(_view(tier))
+
+
+def _log_learned(tier: FixedWindow, was_known: bool) -> None:
+    """Once at INFO when a window is first learned; each later tightening at DEBUG."""
+    level = logging.DEBUG if was_known else logging.INFO
+    logger.log(level, "server window learned: %s", _describe(tier))
