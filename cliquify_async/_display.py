@@ -115,6 +115,11 @@ class HarvestDisplay:
             f"{stats.retries} retries, {stats.token_requests} token requests, "
             f"{self.elapsed:.1f} s"
         )
+        limits = [
+            f"{limit}{'' if limit.learned else ' (assumed)'}" for limit in self._client.rate_limits
+        ]
+        if limits:
+            table.caption += f"; rate limit {' and '.join(limits)}"
         downloads = report.downloads
         if downloads.queued:
             table.caption += (

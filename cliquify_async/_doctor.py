@@ -8,21 +8,25 @@ what the SDK assumes. It never records a secret or a token.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+import attrs
 from multidict import CIMultiDict
 
 from ._client import CliquifyClient
 from ._convert import parse_datetime
 from ._endpoints import BY_KEY
 from ._fastpath import named_fields
+from ._limits import RateLimit
 from ._pages import read_page
 from .errors import CliquifyError, ResponseDecodeError
 
 DOCUMENTED_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "brandkit:read")
 DOCUMENTED_LIFETIMES: Final = (31_536_000, 2_592_000)
 RATE_HEADERS: Final = ("X-RateLimit-Limit", "X-RateLimit-Remaining")
+DOCUMENTED_RATE: Final = RateLimit(60, 60.0, learned=False)
 
 
 def _error(exc: BaseException) -> str:
@@ -80,7 +84,22 @@ async def diagnose(client: CliquifyClient) -> dict[str, Any]:
     report["rate_limit"] = rate
     if not rate["headers_present"]:
         differences.append("rate limit: no X-RateLimit-* headers; the gate cannot learn the limit")
+    report["rate_gate"] = _rate_gate(client.rate_limits, differences)
     return _finish(report, client, requests_before, introspections=1)
+
+
+def _rate_gate(limits: tuple[RateLimit, ...], differences: list[str]) -> list[dict[str, Any]]:
+    """The limits the gate paces to after the probes; a learned one that is not the
+    documented 60 per 60 s is a difference (the window learned is an upper bound, hence 5%)."""
+    for limit in limits:
+        documented = limit.requests == DOCUMENTED_RATE.requests and math.isclose(
+            limit.window, DOCUMENTED_RATE.window, rel_tol=0.05
+        )
+        if limit.learned and not documented:
+            differences.append(
+                f"rate limit: the server allows {limit}, documented {DOCUMENTED_RATE}"
+            )
+    return [attrs.asdict(limit) for limit in limits]
 
 
 def _finish(
@@ -196,6 +215,12 @@ def render(report: Mapping[str, Any]) -> str:
     for key, result in report.get("endpoints", {}).items():
         shape = result.get("shape") or "-"
         lines.append(f"{key:<17}{result['path']:<24}{result['status']}  {shape}")
+    for limit in report.get("rate_gate", []):
+        seen = "learned from the server" if limit["learned"] else "window not shown yet"
+        lines.append(
+            f"rate gate      {RateLimit(limit['requests'], limit['window'], limit['learned'])}"
+            f" ({seen})"
+        )
     rate = report.get("rate_limit")
     if rate:
         if rate["headers_present"]:

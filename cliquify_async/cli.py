@@ -229,8 +229,9 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-window",
         type=float,
-        default=60.0,
-        help="seconds of the server's fixed rate-limit window (default 60)",
+        default=None,
+        help="seconds of the server's fixed rate-limit window (default: learned from the "
+        "server, 60 until it shows it)",
     )
 
 

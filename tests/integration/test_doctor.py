@@ -64,6 +64,32 @@ async def test_a_server_that_matches_the_contract_has_no_differences(
     assert "11 requests made" in out or "10 requests made" in out
 
 
+async def test_the_doctor_reports_the_window_it_learned_and_that_it_is_not_documented(
+    make_sandbox: SandboxFactory,
+) -> None:
+    # Ten requests a half second, told on every answer by X-RateLimit-Reset in seconds.
+    sandbox = await make_sandbox(
+        rate_limit=10, rate_window=0.5, reset_header="seconds", retry_after_precision="float"
+    )
+    env = environment(sandbox)
+
+    code, out, err = await run("doctor", "--json", "--requests-per-minute", "1200", env=env)
+    assert code == 0, err
+    report = json.loads(out)
+    (gate,) = report["rate_gate"]
+    assert (gate["requests"], gate["learned"]) == (10, True)
+    assert 0.5 <= gate["window"] <= 0.6
+    assert (
+        f"rate limit: the server allows 10 requests per {gate['window']:.1f} s, "
+        "documented 60 requests per 60.0 s"
+    ) in report["differences"]
+
+    code, out, err = await run("doctor", "--requests-per-minute", "1200", env=env)
+    assert code == 0, err
+    assert "rate gate      10 requests per 0.5 s (learned from the server)" in out
+    assert sandbox.stats.rate_limited == 0
+
+
 async def without_expires_in(sandbox: Sandbox) -> None:
     """Make the sandbox's next token answer a real token whose body leaves out expires_in."""
     credentials = {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
