@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from .._endpoints import Endpoint
 from .._pagination import AsyncPaginator
 from .._protocol import QueryValue
-
-if TYPE_CHECKING:
-    from .._client import CliquifyClient
-    from .._retry import RetryPolicy
-    from .._transport import Transport
+from .._retry import RetryPolicy
+from .._transport import Transport
 
 T = TypeVar("T")
+
+
+class Client(Protocol):
+    """What a namespace needs of its client: the pipeline, the retry policy, listings. A
+    protocol, so the resources need not import the client that builds them."""
+
+    @property
+    def _transport(self) -> Transport: ...
+
+    @property
+    def _retry(self) -> RetryPolicy: ...
+
+    def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]: ...
 
 
 class Resource:
     """A namespace of calls such as `client.assets`, bound to one client (or its with_options)."""
 
-    def __init__(self, client: CliquifyClient) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
 
     def __repr__(self) -> str:
