@@ -25,6 +25,7 @@ from attrs import define, field
 # window's first request: the opener reached the server some time after we sent it.
 MAX_GUARD = 0.25
 GUARD_SHARE = 0.02
+PAUSE = 4  # intervals of silence before an opener that make its span say nothing
 
 
 @define
@@ -49,6 +50,7 @@ class FixedWindow:
     opener_received: float | None = None
     """When the answer to the current window's opener came back, if the server confirmed it."""
     _remaining: tuple[float, int] | None = None  # (send time, Remaining) of the latest send heard
+    _last_counted: float | None = None  # the latest send the server counted after its opener
     _sends: deque[float] = field(factory=deque)
 
     @property
@@ -150,19 +152,30 @@ class FixedWindow:
         if remaining == self.limit - 1:
             if self.server_opened is not None and sent_at <= self.server_opened:
                 return False
-            learned = self.server_opened is not None and self.learn(
-                received_at - self.server_opened
-            )
+            learned = self._learn_between_openers(received_at)
             self.server_opened = self.opened_at = sent_at
-            self.opener_received = received_at
+            self.opener_received, self._last_counted = received_at, None
             self.exhausted, self.closes_by = False, None
             return learned
+        if self.server_opened is not None and sent_at > self.server_opened:
+            self._last_counted = max(sent_at, self._last_counted or sent_at)
         climbed = previous is not None and sent_at > previous[0] and remaining > previous[1]
         if climbed and (self.opened_at is None or sent_at > self.opened_at):
             # Someone else's request opened the window between ours: count from this one.
             self.opened_at, self.opener_received = sent_at, None
             self.exhausted, self.closes_by = False, None
         return False
+
+    def _learn_between_openers(self, received_at: float) -> bool:
+        """The previous window lasted at most until this opener's answer. Until a window is
+        known, that counts only if our requests kept coming at about the pace up to it:
+        after an idle pause the span says nothing of the window's length."""
+        if self.server_opened is None:
+            return False
+        last = self._last_counted or self.server_opened
+        if not self.known and received_at - last > PAUSE * self.window / self.limit:
+            return False
+        return self.learn(received_at - self.server_opened)
 
     def bound_by_close(self, closes_by: float) -> bool:
         """The server named when its current window closes; True when that tightened the

@@ -106,7 +106,7 @@ class SandboxConfig:
 
     rate_limit: int | None = attrs.field(default=60, validator=_positive)  # None: no throttle
     rate_window: float = attrs.field(default=60.0, validator=_positive)
-    # (count, window seconds) limits checked before the main one; a refused hit counts in none
+    # (count, window seconds) limits checked and counted before the main one, as Laravel does
     extra_rate_limits: tuple[tuple[int, float], ...] = attrs.field(
         default=(), converter=_rate_tiers, validator=_needs_main_limit
     )

@@ -97,6 +97,22 @@ def test_the_window_is_learned_from_one_opener_to_the_next_and_only_tightens() -
     assert model.window == pytest.approx(1.11)
 
 
+def test_an_idle_pause_between_two_openers_teaches_no_window() -> None:
+    model = FixedWindow(limit=5, window=60.0, known=False, learns=True)
+    model.record_send(0.0)
+    model.observe(0.0, 0.01, remaining=4, closes_in=None)
+    model.record_send(1.0)
+    model.observe(1.0, 1.01, remaining=3, closes_in=None)
+    model.record_send(600.0)  # ten minutes later: a new window, but not a 600 s one
+    assert not model.observe(600.0, 600.01, remaining=4, closes_in=None)
+    assert not model.known
+    model.record_send(630.0)
+    model.observe(630.0, 630.01, remaining=3, closes_in=None)
+    model.record_send(661.0)
+    assert model.observe(661.0, 661.01, remaining=4, closes_in=None)
+    assert model.window == pytest.approx(61.01)
+
+
 def test_an_explicit_window_is_believed() -> None:
     model = FixedWindow(limit=5, window=60.0)
     model.record_send(0.0)
@@ -143,14 +159,16 @@ def test_the_pace_follows_the_configured_rate_until_a_window_is_learned() -> Non
 
 
 def test_a_learned_window_is_logged_once_at_info(caplog: pytest.LogCaptureFixture) -> None:
-    limits = ServerLimits(600, 60.0, learns=True)
+    limits = ServerLimits(600, 60.0, learns=True)  # one request every 0.1 s
     caplog.set_level(logging.DEBUG, logger="cliquify_async.ratelimit")
-    for moment in (0.0, 1.2, 2.3):
+    # Openers at 0.0, 0.4 and 0.7: a window of at most 0.41 s, then of at most 0.31 s.
+    for moment, remaining in zip([i / 10 for i in range(8)], [9, 8, 7, 6, 9, 8, 7, 9]):
         limits.record_send(moment)
-        limits.observe(moment, moment + 0.01, answer(9))
+        limits.observe(moment, moment + 0.01, answer(remaining))
     learned = [r for r in caplog.records if "server window learned" in r.getMessage()]
     assert [r.levelno for r in learned] == [logging.INFO, logging.DEBUG]
-    assert learned[0].getMessage() == "server window learned: 10 requests per 1.2 s"
+    assert learned[0].getMessage() == "server window learned: 10 requests per 0.4 s"
+    assert limits.primary.window == pytest.approx(0.31)
 
 
 def test_a_429_of_another_limit_adds_a_stacked_limit_both_are_respected() -> None:
