@@ -10,20 +10,20 @@ of 429s. Give every process the same Redis URL and key:
         ...
 
 or plug the parts in yourself: `CliquifyClient(rate_gate=RedisRateGate(redis, key,
-requests_per_minute=..., rate_window=...), token_store=RedisTokenStore(redis, key,
-client_id=...))`, with a `redis.asyncio.Redis` or `RedisCluster` of yours. Give it a short
-retry, as `client_from_redis_url` does (`retry=Retry(NoBackoff(), 1)`,
+requests_per_minute=...), token_store=RedisTokenStore(redis, key, client_id=...))`, with a
+`redis.asyncio.Redis` or `RedisCluster` of yours. Give it a short retry, as
+`client_from_redis_url` does (`retry=Retry(NoBackoff(), 1)`,
 `retry_on_error=[ConnectionError, TimeoutError]`), so an outage is seen at once and the dead
-connections a restart leaves are replaced quietly. Every process of one budget must use the
-same `rate_window`.
+connections a restart leaves are replaced quietly. Every process of one budget must be
+configured alike: the same `requests_per_minute`, and the same `rate_window` or none.
 
 The algorithm. The gate is `LocalRateGate` made atomic in Lua on the Redis server: a
 no-burst GCRA pace (one timestamp, the "theoretical arrival time": a permit every
-`rate_window / limit` seconds, burst 0) plus a model of the server's fixed window (the first
+`window / limit` seconds, burst 0) plus a model of the server's fixed window (the first
 request after a window closed opens one; at most `limit` go into it; the next waits until
 it has surely closed on the server too). GCRA because it is one field of state and O(1) per
-permit, and with no burst it never puts more than `limit` requests in any `rate_window`
-span; the window model because pacing alone drifts against Laravel's fixed windows
+permit, and with no burst it never puts more than `limit` requests in any window-long span;
+the window model because pacing alone drifts against Laravel's fixed windows
 (cliquify-api.md §6), which a sliding-window log or a bursting token bucket would cross. The
 X-RateLimit-* headers of every response, from every process, refine the shared model: the
 limit is learned, the window realigned when a response says it opened the server's window,
@@ -31,6 +31,24 @@ and counted as spent when the server's remaining budget is used up. A 429's Retr
 holds every process back and closes the window then. Each step is one script, so two
 processes can never both take the last permit, and all times come from Redis's TIME, the
 one clock the fleet shares. One task per process polls Redis; the others queue locally.
+
+The window. Without `rate_window` (the default) the server's window is learned, as
+LocalRateGate learns it, and shared: until then it is assumed to be `limit` times the
+configured pace, so the server's count alone never slows that pace and only the server
+showing its budget used up (or a 429) holds requests back. Any process's answers bound it
+from above: from the send of a request the server said opened its window (`Remaining ==
+limit - 1`) to the answer of the next such request, or to the close a 429's Retry-After or an
+X-RateLimit-Reset names. The shortest bound is kept in Redis, so it only tightens, and once
+known it replaces the configured pace for the whole fleet (`limits`, `interval`): `limit`
+requests per learned window. The process whose answer first taught it logs "server window
+learned" once at INFO (logger `cliquify_async.ratelimit`), later tightenings at DEBUG. With
+`rate_window` the window is believed and only the count is learned. Only the limit every
+response reports is modelled: a 429 naming another count (a proxy's per-second limit, one of
+Laravel's stacked limits) holds everyone back for its Retry-After but teaches nothing, so
+stacked limits are tracked only by the in-process gate. The learned window lives as long as
+the budget's state (a day after its last use, or until Redis loses it): should the server's
+window grow meanwhile, the fleet meets 429s, each holding it back for its Retry-After, until
+that state is dropped (delete `cliquify:{key}:gate` to forget it at once).
 
 Keys. A budget's keys all carry one Redis Cluster hash tag: `cliquify:{key}:gate` (hash),
 `cliquify:{key}:sends` (sorted set), `cliquify:{key}:token[:client_id]` (hash) and
@@ -47,9 +65,9 @@ If Redis comes back empty (a restart without persistence, a failover that lost w
 the gate cannot know what was sent just before: a fresh state, like a first use, starts
 with one interval of silence (one second at 60 rpm) and a single probe request, and nobody
 else goes until its X-RateLimit-Remaining has told the gate how much of the server's
-window is already used (or 10 s have passed without an answer). While Redis is down the
-token store works per process: its own lock, and the last token it saw (so a few tokens may
-be fetched instead of one).
+window is already used (or 10 s have passed without an answer); the window is learned anew.
+While Redis is down the token store works per process: its own lock, and the last token it
+saw (so a few tokens may be fetched instead of one).
 
 The token is a secret and is stored in Redis, with its lifetime as TTL; it is never logged.
 Protect that Redis (AUTH/ACL, TLS with `rediss://`) as you would the client secret, or pass

@@ -45,15 +45,16 @@ def client_from_redis_url(
     """A CliquifyClient whose rate budget (and token) every process with the same Redis URL
     and `key` shares: one line per process of a fleet behind one IP.
 
-    `requests_per_minute` and `rate_window` set the shared gate; the other keyword options
-    are CliquifyClient's. With `share_token=False` each process keeps its own token. The
+    `requests_per_minute` and `rate_window` set the shared gate (without `rate_window` the
+    fleet learns the server's window and shares it); the other keyword options are
+    CliquifyClient's. With `share_token=False` each process keeps its own token. The
     Redis client made here closes with the CliquifyClient; `redis_options` go to
     `redis.asyncio.Redis.from_url`. Credentials default to CLIQUIFY_* variables, as usual;
     bad arguments raise ConfigurationError here, and nothing connects before the first call.
     """
     redis = make_redis(redis_url, **(redis_options or {}))
     rate = client_options.pop("requests_per_minute", 60)
-    window = client_options.pop("rate_window", 60.0)
+    window = client_options.pop("rate_window", None)
     gate = None
     if rate is not None:
         gate = RedisRateGate(

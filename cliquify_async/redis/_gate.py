@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Mapping
 from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
 
-from .._ratelimit import int_header, window_budget
+from .._limits import RateLimit, Reading
+from .._limits import logger as limits_logger
+from .._ratelimit import DEFAULT_WINDOW, window_budget
 from ._connect import make_redis
 from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
@@ -30,14 +33,16 @@ RedisClient = Redis | RedisCluster
 class RedisRateGate:
     """A RateGate shared through Redis by every process configured with the same key.
 
-    Same semantics as LocalRateGate, across processes: one permit every `rate_window / limit`
-    seconds with no burst, at most `limit` requests in a fixed window that the first request
-    after the last one closed opens, the limit and the window learned from X-RateLimit-*
-    headers, and a 429's Retry-After holding everyone back. Each step is one Lua script on
-    Redis's clock. Fail closed: while Redis is unreachable no permit is given (the wait is
-    retried with capped backoff, and logged once per outage); with `max_outage` set, a wait
-    longer than that raises RedisUnavailableError instead. A Redis client you pass in is
-    never closed; one made by `from_url` is closed by `aclose()`.
+    Same semantics as LocalRateGate, across processes: a permit every `interval` seconds with
+    no burst, at most `limit` requests in a fixed window that the first request after the
+    last one closed opens, and a 429's Retry-After holding everyone back. Without
+    `rate_window` the window is learned from what the server shows (X-RateLimit-*,
+    Retry-After), shared by the fleet through Redis, and the learned count and window replace
+    the configured pace; with it, the window is believed and only the count is learned. Each
+    step is one Lua script on Redis's clock. Fail closed: while Redis is unreachable no
+    permit is given (the wait is retried with capped backoff, and logged once per outage);
+    with `max_outage` set, a wait longer than that raises RedisUnavailableError instead. A
+    Redis client you pass in is never closed; one made by `from_url` is closed by `aclose()`.
     """
 
     def __init__(
@@ -46,17 +51,27 @@ class RedisRateGate:
         key: str = "default",
         *,
         requests_per_minute: float = 60,
-        rate_window: float = 60.0,
+        rate_window: float | None = None,
         max_outage: float | None = None,
     ) -> None:
-        self._configured_limit, guard = window_budget(requests_per_minute, rate_window)
+        window = DEFAULT_WINDOW if rate_window is None else rate_window
+        limit = window_budget(requests_per_minute, window)
         self.keys = BudgetKeys(key)
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
         self.max_outage = max_outage
-        self._limit = self._configured_limit
-        self._window_us = round(rate_window * US)
-        self._guard_us = round(guard * US)
+        # What every gate script is told first: the configured limit and window, whether the
+        # window is learned, and the configured pace (which an unknown window follows).
+        self._config = [
+            limit,
+            round(window * US),
+            int(rate_window is None),
+            math.ceil(window * US / limit),
+        ]
+        # The reporting limit in force, as Redis last said: until then, the configuration.
+        self._limit = limit
+        self._window = window
+        self._learned = False
         self._redis = redis
         self._owns_redis = False
         self._acquire = redis.register_script(ACQUIRE)
@@ -75,7 +90,7 @@ class RedisRateGate:
 
     def __repr__(self) -> str:
         return (
-            f"<RedisRateGate key={self.keys.key!r} limit={self.limit}/{self.rate_window:g}s "
+            f"<RedisRateGate key={self.keys.key!r} {self.limits[0]} "
             f"redis_down={self._health.down_since is not None}>"
         )
 
@@ -90,9 +105,15 @@ class RedisRateGate:
         return self._limit
 
     @property
+    def limits(self) -> tuple[RateLimit, ...]:
+        """The limit every response reports, as Redis last said: its count and the window in
+        force, learned by any process of the budget or configured (or assumed)."""
+        return (RateLimit(self._limit, self._window, self._learned),)
+
+    @property
     def interval(self) -> float:
-        """Seconds between two permits at the current pace."""
-        return self.rate_window / self._limit
+        """Seconds between two permits at the current pace: the window in force / limit."""
+        return self._window / self._limit
 
     async def acquire(self) -> float:
         """Wait for a permit from the shared budget; returns its send time (Redis clock).
@@ -113,9 +134,7 @@ class RedisRateGate:
                     self._acquire(
                         keys=[self.keys.gate, self.keys.sends],
                         args=[
-                            self._configured_limit,
-                            self._window_us,
-                            self._guard_us,
+                            *self._config,
                             round(PROBE_POLL * US),
                             STATE_TTL_MS,
                             round(PROBE_WAIT * US),
@@ -134,34 +153,40 @@ class RedisRateGate:
                     attempt += 1
                     continue
                 attempt = 0
-                granted, value, limit = answer
-                self._learned(int(limit))
+                granted, value, limit, window, learned = answer
+                self._in_force(int(limit), int(window), int(learned))
                 if granted:
                     return int(value) / US
                 await asyncio.sleep(int(value) / US)
 
-    async def observe(self, sent_at: float, headers: Mapping[str, str]) -> None:
-        """Share what a response's X-RateLimit-* headers say; lost (and logged) if Redis is
-        down, which only makes the gate learn later."""
-        limit = int_header(headers, "X-RateLimit-Limit")
-        remaining = int_header(headers, "X-RateLimit-Remaining")
-        learned = await self._health.call(
+    async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
+        """Share what a response says of the limit (X-RateLimit-*, a 429's Retry-After); lost
+        (and logged) if Redis is down, which only makes the gate learn later."""
+        reading = Reading.of(status, headers, now=time.time())
+        answer = await self._health.call(
             self._observe(
                 keys=[self.keys.gate, self.keys.sends],
                 args=[
+                    *self._config,
                     round(sent_at * US),
-                    "" if limit is None else limit,
-                    "" if remaining is None else remaining,
-                    self._configured_limit,
-                    self._window_us,
-                    self._guard_us,
+                    status,
+                    _arg(reading.limit),
+                    _arg(reading.remaining),
+                    _arg(_us(reading.closes_in)),
+                    _arg(_us(reading.retry_after)),
                     STATE_TTL_MS,
                 ],
             ),
             FAIL_CLOSED,
         )
-        if not isinstance(learned, Down):
-            self._learned(int(learned))
+        if isinstance(answer, Down):
+            return
+        limit, window, learned, news = answer
+        self._in_force(int(limit), int(window), int(learned))
+        if int(news):
+            # Once at INFO when the budget first learns its window; each tightening at DEBUG.
+            level = logging.INFO if int(news) == 1 else logging.DEBUG
+            limits_logger.log(level, "server window learned: %s", self.limits[0])
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every process of the budget back for `seconds` (a 429's Retry-After); this
@@ -171,7 +196,7 @@ class RedisRateGate:
         later = await self._health.call(
             self._cool_down(
                 keys=[self.keys.gate],
-                args=[math.ceil(seconds * US), self._window_us, self._guard_us, STATE_TTL_MS],
+                args=[*self._config, math.ceil(seconds * US), STATE_TTL_MS],
             ),
             FAIL_CLOSED,
         )
@@ -188,7 +213,18 @@ class RedisRateGate:
             self._owns_redis = False
             await self._redis.aclose()
 
-    def _learned(self, limit: int) -> None:
+    def _in_force(self, limit: int, window_us: int, learned: int) -> None:
+        """Take the limit Redis says is in force (a count changed is logged)."""
         if limit != self._limit:
             logger.info("the server allows %d requests per window; pacing to that", limit)
-            self._limit = limit
+        self._limit, self._window, self._learned = limit, window_us / US, bool(learned)
+
+
+def _us(seconds: float | None) -> int | None:
+    """Seconds as whole microseconds, rounded up (a bound stays a bound); None stays None."""
+    return None if seconds is None else math.ceil(seconds * US)
+
+
+def _arg(value: int | None) -> int | str:
+    """A script argument: the number, or '' for none."""
+    return "" if value is None else value

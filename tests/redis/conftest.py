@@ -52,13 +52,14 @@ def own_redis() -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def key(redis_url: str) -> AsyncIterator[str]:
-    """A budget key no other test uses, so tests share one Redis without meeting; its keys
-    are deleted afterwards (the Redis may be a long-lived one from CLIQUIFY_TEST_REDIS_URL)."""
+    """A budget key no other test uses, so tests share one Redis without meeting; its keys,
+    and those of keys made from it (`key + "-2"`), are deleted afterwards (the Redis may be a
+    long-lived one from CLIQUIFY_TEST_REDIS_URL)."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
     client: Redis = Redis.from_url(redis_url)
     try:
-        async for found in client.scan_iter(match=f"cliquify:{{{name}}}:*"):
+        async for found in client.scan_iter(match=f"cliquify:{{{name}*"):
             await client.delete(found)
     finally:
         await client.aclose()

@@ -30,7 +30,7 @@ def make_gate(redis: Redis, key: str, *, limit: int, window: float) -> RedisRate
 async def take(gate: RedisRateGate, headers: dict[str, str] | None = None) -> float:
     """A permit, answered at once (the answer releases the probe after a fresh start)."""
     sent = await gate.acquire()
-    await gate.observe(sent, ANSWERED if headers is None else headers)
+    await gate.observe(sent, 200, ANSWERED if headers is None else headers)
     return sent
 
 
@@ -111,7 +111,7 @@ async def test_lost_state_restarts_with_silence_then_one_probe(redis: Redis, key
     waiter = asyncio.create_task(gate.acquire())
     await asyncio.sleep(0.3)
     assert not waiter.done()  # nobody goes before the probe's answer
-    await gate.observe(probe, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
+    await gate.observe(probe, 200, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
     await asyncio.wait_for(waiter, 2.0)  # the probe's answer releases the waiter
 
     assert probe - before >= 0.1 - 1e-6  # one interval of silence kept the pace
@@ -145,7 +145,7 @@ async def test_without_redis_the_gate_fails_closed_and_logs_once(
     try:
         with pytest.raises(RedisUnavailableError):
             await gate.acquire()
-        await gate.observe(1.0, ANSWERED)
+        await gate.observe(1.0, 200, ANSWERED)
         await gate.cool_down(0.01)
     finally:
         await gate.aclose()

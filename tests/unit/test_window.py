@@ -162,7 +162,7 @@ def test_a_learned_window_is_logged_once_at_info(caplog: pytest.LogCaptureFixtur
     limits = ServerLimits(600, 60.0, learns=True)  # one request every 0.1 s
     caplog.set_level(logging.DEBUG, logger="cliquify_async.ratelimit")
     # Openers at 0.0, 0.4 and 0.7: a window of at most 0.41 s, then of at most 0.31 s.
-    for moment, remaining in zip([i / 10 for i in range(8)], [9, 8, 7, 6, 9, 8, 7, 9]):
+    for moment, remaining in zip([i / 10 for i in range(8)], [9, 8, 7, 6, 9, 8, 7, 9], strict=True):
         limits.record_send(moment)
         limits.observe(moment, moment + 0.01, answer(remaining))
     learned = [r for r in caplog.records if "server window learned" in r.getMessage()]
