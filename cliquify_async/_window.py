@@ -173,7 +173,8 @@ class FixedWindow:
         if self.server_opened is None:
             return False
         last = self._last_counted or self.server_opened
-        if not self.known and received_at - last > PAUSE * self.window / self.limit:
+        pause = PAUSE * self.window / self.limit + self.guard  # our own hold waits a guard
+        if not self.known and received_at - last > pause:
             return False
         return self.learn(received_at - self.server_opened)
 
