@@ -93,7 +93,7 @@ async def harvest_concurrent(
     path: str,
     params: Mapping[str, str | int],
     *,
-    rate: tuple[int, float] | None,
+    rate: tuple[float, float] | None,
 ) -> list[Item]:
     """Baseline (a): every item of a listing, pages 2..last fetched at once through
     `AsyncLimiter(*rate)` (no limiter when `rate` is None)."""

@@ -53,7 +53,7 @@ async def sdk_assets(
 
 
 async def concurrent_assets(
-    creds: Credentials, *, per_page: int, rate: tuple[int, float] | None
+    creds: Credentials, *, per_page: int, rate: tuple[float, float] | None
 ) -> int:
     """Baseline (a) over /api/assets; returns how many items its gather collected."""
     async with aiohttp.ClientSession() as session:

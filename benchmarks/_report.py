@@ -1,5 +1,5 @@
-"""Plain-text tables: one row per metric, one column per contender, then the ratios and the
-verdict against the SDK's target."""
+"""Plain-text tables: one row per metric, one column per contender (benchmark 6: per shape), then
+the ratios and the verdict against the SDK's target."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ LEGEND: Final = (
     "plain dicts",
 )
 
-Value = float | int | None
-Values = tuple[Value, Value, Value]
+Value = float | int | str | None
+Values = tuple[Value, ...]  # one per column: the contenders, or (benchmark 6) the shapes
 
 
 @attrs.frozen(kw_only=True)
@@ -36,14 +36,14 @@ class Row:
     target: str = ""
     verdict: bool | None = None  # the SDK's result against `target`
 
-    def cells(self) -> list[str]:
+    def cells(self, *, ratios: bool = True) -> list[str]:
         sdk = self.values[0]
-        ratios = [_ratio(sdk, base) if self.ratio else "" for base in self.values[1:]]
+        shares = [_ratio(sdk, base) if self.ratio else "" for base in self.values[1:]]
         verdict = "" if self.verdict is None else ("PASS" if self.verdict else "FAIL")
         return [
             self.label,
             *(_format(self.fmt, value) for value in self.values),
-            *ratios,
+            *(shares if ratios else []),
             self.target,
             verdict,
         ]
@@ -54,7 +54,7 @@ def _format(fmt: str, value: Value) -> str:
 
 
 def _ratio(sdk: Value, base: Value) -> str:
-    if sdk is None or base is None:
+    if sdk is None or base is None or isinstance(sdk, str) or isinstance(base, str):
         return ""
     if base == 0:
         return "-" if sdk == 0 else "inf"
@@ -74,6 +74,7 @@ class Table:
     rows: list[Row] = attrs.field(factory=list)
     notes: list[str] = attrs.field(factory=list)
     seconds: float = 0.0  # the benchmark's own run time
+    columns: tuple[str, ...] = CONTENDERS  # a value column each; ratios only for CONTENDERS
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -84,8 +85,9 @@ class Table:
         return [(r.label, r.target, r.verdict) for r in self.rows if r.verdict is not None]
 
     def render(self) -> str:
-        header = ["metric", *CONTENDERS, "SDK÷(a)", "SDK÷(b)", "target", "SDK"]
-        body = [row.cells() for row in self.rows]
+        ratios = self.columns == CONTENDERS
+        header = ["metric", *self.columns, *(["SDK÷(a)", "SDK÷(b)"] * ratios), "target", "SDK"]
+        body = [row.cells(ratios=ratios) for row in self.rows]
         widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
         lines = [f"== {self.number}. {self.title} ==", *(f"   {line}" for line in self.setup)]
         lines.append(_line(header, widths))

@@ -232,7 +232,7 @@ def _target_row(
     if goal is None:
         return Row(label=label, values=values, fmt=fmt)
     sdk = values[0]
-    verdict = sdk is not None and met(sdk, goal)
+    verdict = isinstance(sdk, int | float) and met(sdk, goal)
     return Row(label=label, values=values, fmt=fmt, target=target.format(goal), verdict=verdict)
 
 

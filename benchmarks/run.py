@@ -19,11 +19,11 @@ from typing import Final
 
 from cliquify_async import __version__
 
-from . import bench_coldstart, bench_memory, bench_overhead, bench_rate
+from . import bench_coldstart, bench_memory, bench_overhead, bench_rate, bench_window
 from ._report import LEGEND, Table
 from ._sandbox import SandboxProcess
 
-ALL: Final = (1, 2, 3, 4, 5)
+ALL: Final = (1, 2, 3, 4, 5, 6)
 
 
 def _cpu_model() -> str:
@@ -63,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         type=_selection,
         default=ALL,
         metavar="N[,N...]",
-        help="run only these benchmarks: 1 budget, 2 latency, 3 overhead, 4 memory, 5 cold start",
+        help=(
+            "run only these benchmarks: 1 budget, 2 latency, 3 overhead, 4 memory, "
+            "5 cold start, 6 window learning"
+        ),
     )
     return parser
 
@@ -138,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if 5 in chosen:
             runner.run("5. cold start", bench_coldstart.coldstart)
+        if 6 in chosen:
+            runner.run("6. window learning", bench_window.window_learning)
     finally:
         for server in servers.values():
             server.close()
