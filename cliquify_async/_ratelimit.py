@@ -8,17 +8,14 @@ import math
 import time
 from collections.abc import Mapping
 
-from aiolimiter import AsyncLimiter
-
 from ._limits import RateLimit, Reading, ServerLimits
 from .errors import ConfigurationError
 
 logger = logging.getLogger("cliquify_async")
 
-CATCH_UP = 1.05
+CATCH_UP = 0.5  # intervals a late timer is caught up on, so the pace keeps its average
 ROUNDING = 1e-9  # so `L * 60 / W` a minute is L a window despite float rounding
 DEFAULT_WINDOW = 60.0  # the documented window, assumed until the server shows its own
-REPACE = 0.01  # a pace change smaller than this share keeps the limiter (and its bucket)
 
 
 def window_budget(requests_per_minute: float | None, rate_window: float) -> int:
@@ -46,14 +43,13 @@ class LocalRateGate:
     windows without crossing their edges.
 
     `AsyncLimiter(60, 60)` would let 60 requests out at once and then one a second, up to 119
-    in the first minute: a stream of 429s against the API's fixed 60 s window. Here
-    aiolimiter's bucket holds a single permit that refills every `interval` seconds, and the
+    in the first minute: a stream of 429s against the API's fixed 60 s window. Here one
+    request leaves every `interval` seconds, on a schedule kept from send to send, and the
     server's limits (ServerLimits) hold the request that would be one too many in a window
     until that window has closed. Without `rate_window` the window is learned from what the
     server shows (X-RateLimit-*, Retry-After), and the learned count and window replace the
     configured pace; with it, the window is believed and only the count is learned. A 429
-    holds every task back until its Retry-After has passed. The limiter is made lazily
-    because aiolimiter binds to the loop of first use.
+    holds every task back until its Retry-After has passed.
     """
 
     def __init__(
@@ -64,7 +60,7 @@ class LocalRateGate:
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
         self._limits = ServerLimits(limit, window, learns=rate_window is None)
-        self._limiter: AsyncLimiter | None = None
+        self._next_at = 0.0  # when the pace allows the next request, on the loop's clock
         self._queue = asyncio.Lock()
         self._resume_at = 0.0
 
@@ -100,10 +96,13 @@ class LocalRateGate:
     async def acquire(self) -> float:
         """Wait for a permit; returns the send time to pass back to `observe`.
 
-        Requests queue first come, first served. The one at the head waits out any
-        cool-down or spent window, then takes a permit at the pace, counted from the last
-        send; if a 429 arrived meanwhile it waits again, so the queue leaves at the pace
-        after a cool-down, not in one burst. Cancellation leaves no trace.
+        Requests queue first come, first served. The one at the head waits for the pace and
+        for any cool-down or spent window, all judged again after each wait, so a 429 or a
+        window that fills meanwhile holds it too. The next permit is due an interval after
+        this send; only a send that waited for the pace itself keeps its place on the pace's
+        schedule, so a timer that fired late is caught up on (by half an interval at most)
+        while the end of a hold or an idle spell brings no burst. Cancellation leaves no
+        trace.
         """
         loop = asyncio.get_running_loop()
         if self.requests_per_minute is None:
@@ -113,22 +112,20 @@ class LocalRateGate:
                     return now
                 await asyncio.sleep(self._resume_at - now)
         async with self._queue:
+            paced = False
             while True:
                 now = loop.time()
                 hold = max(self._resume_at, self._limits.hold_until(now))
-                if hold > now:
-                    await asyncio.sleep(hold - now)
+                due = max(hold, self._next_at)
+                if due > now:
+                    paced = self._next_at >= hold
+                    await asyncio.sleep(due - now)
                     continue
-                # One permit per interval; the bucket holds a sliver more than one permit so
-                # a timer that fired late is caught up on, instead of every permit drifting.
-                period = self.interval * CATCH_UP
-                if self._limiter is None or not _close(self._limiter.time_period, period):
-                    self._limiter = AsyncLimiter(CATCH_UP, period)
-                await self._limiter.acquire()
-                now = loop.time()
-                if max(self._resume_at, self._limits.hold_until(now)) <= now:
-                    self._limits.record_send(now)
-                    return now
+                self._limits.record_send(now)
+                interval = self.interval
+                on_schedule = max(self._next_at, now - CATCH_UP * interval)
+                self._next_at = (on_schedule if paced else now) + interval
+                return now
 
     async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
         """Learn the limits and their windows from a response's X-RateLimit-* headers, and
@@ -147,8 +144,3 @@ class LocalRateGate:
             self._resume_at = resume_at
             logger.info("rate limited: all requests wait %.2f s (Retry-After)", seconds)
 
-
-def _close(period: float, new: float) -> bool:
-    """True when a new pace is too near the old to make a limiter anew: a fresh bucket would
-    hand out a permit at once, and a learned window tightens by slivers."""
-    return abs(new - period) <= REPACE * period

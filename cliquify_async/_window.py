@@ -79,7 +79,13 @@ class FixedWindow:
         return None if estimate is None else estimate + self.guard
 
     def hold_until(self, now: float) -> float:
-        """The earliest time the next request may be sent: `now`, or when a spent window ends."""
+        """The earliest time the next request may be sent: `now`, or when a spent window
+        ends. A known window also never gets `limit + 1` of our requests into any span of
+        its length, whatever its alignment: the sliding check that keeps the pace burst-free
+        where our picture of the server's window is off by a request."""
+        return max(self._fixed_hold(now), self._sliding_hold(now))
+
+    def _fixed_hold(self, now: float) -> float:
         closes_at = self.closes_at
         if closes_at is None or now >= closes_at:
             return now
@@ -87,6 +93,11 @@ class FixedWindow:
             return closes_at
         spent = self.opened_at is not None and self.sent_since(self.opened_at) >= self.limit
         return closes_at if self.known and spent else now
+
+    def _sliding_hold(self, now: float) -> float:
+        if not self.known or len(self._sends) < self.limit:
+            return now
+        return max(now, self._sends[-self.limit] + self.window + self.guard)
 
     def sent_since(self, moment: float) -> int:
         """Requests sent at or after `moment`."""
