@@ -143,4 +143,3 @@ class LocalRateGate:
         if resume_at > self._resume_at:
             self._resume_at = resume_at
             logger.info("rate limited: all requests wait %.2f s (Retry-After)", seconds)
-
