@@ -16,6 +16,7 @@ from ._dataset import generate
 from ._endpoints import ENDPOINTS, parse_query
 from ._faults import FaultPlan
 from ._pagination import Item
+from ._site import Listener, Site
 from ._state import SandboxState
 from ._stats import SandboxStats
 from ._throttle import FixedWindowThrottle, StackedThrottle
@@ -100,7 +101,7 @@ class Sandbox:
         """Bind a port, generate the dataset for its URL and start serving."""
         if self._state is not None or self._closed:
             raise RuntimeError("a Sandbox can be started only once")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = Listener(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a fixed port restarts
             sock.bind((_HOST, self.config.port))
@@ -122,7 +123,7 @@ class Sandbox:
             sock.close()
             raise
         try:
-            await web.SockSite(runner, sock).start()  # the server now owns the socket
+            await Site(runner, sock).start()  # the site now owns the socket
         except BaseException:
             sock.close()
             await runner.cleanup()

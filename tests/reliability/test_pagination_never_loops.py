@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,10 +97,6 @@ async def _walk(sequence: list[Any]) -> tuple[int, list[Any] | CliquifyError]:
         return sandbox.stats.count(PATH), outcome
 
 
-# Known bug, not yet fixed: in about half the runs a sandbox closed at the end of an example
-# leaves a server-side connection socket to the garbage collector (it fails on 0dbc112 too).
-# Until Sandbox.close closes every connection, that one warning is not this test's subject.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @settings(max_examples=60, deadline=None, database=None)
 @given(sequence=st.lists(bodies, min_size=1, max_size=4))
 def test_a_listing_always_ends_with_items_or_a_typed_error(sequence: list[Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +38,27 @@ async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     assert "closed" in repr(sb)
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(http, f"{sb.url}/api/tags")
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_close_ends_a_connection_however_far_it_got(turns: int) -> None:
+    # A new connection waits in the backlog, is accepted, gets a transport, then reaches the
+    # aiohttp Server, each a turn of the loop apart. asyncio's own server, closed between the
+    # accept and the transport, left the socket open with no owner (CPython gh-109564), which
+    # warnings-as-errors test suites then failed on. Closed at any turn, the connection ends.
+    loop = asyncio.get_running_loop()
+    sb = await Sandbox(assets=1).start()
+    host, port = sb.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as client:  # loopback: at once
+        client.setblocking(False)
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await sb.close()
+        try:
+            received = await asyncio.wait_for(loop.sock_recv(client, 1), timeout=2)
+        except ConnectionResetError:
+            received = b""
+    assert received == b""
 
 
 async def test_context_manager_and_repr_hide_the_secret() -> None:
