@@ -28,7 +28,12 @@ def list_handler(path: str, endpoint: Endpoint) -> Callable[[web.Request], Await
         if endpoint.scope not in token.scopes:
             return message(403, "Token does not have the required scope.")
         try:
-            query = parse_query(endpoint, request.query)
+            query = parse_query(
+                endpoint,
+                request.query,
+                max_per_page=state.config.max_per_page,
+                oversize=state.config.per_page_oversize,
+            )
         except InvalidQuery as exc:
             body = {"message": "The given data was invalid.", "errors": exc.errors}
             return web.json_response(body, status=422)

@@ -11,7 +11,7 @@ from typing import Any, Final, Literal
 import attrs
 from attrs import validators as v
 
-from ._endpoints import ENDPOINTS
+from ._endpoints import ENDPOINTS, MAX_PER_PAGE, Oversize
 from ._pagination import SHAPES, Shape
 
 DEFAULT_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "brandkit:read")
@@ -121,6 +121,11 @@ class SandboxConfig:
     clock: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)
 
     pagination: Mapping[str, Shape] = attrs.field(default="resource", converter=_pagination_table)
+    max_per_page: int = attrs.field(default=MAX_PER_PAGE, validator=[v.instance_of(int), v.ge(1)])
+    # a per_page above max_per_page: served at the maximum, answered 422, or ignored entirely
+    per_page_oversize: Oversize = attrs.field(
+        default="clamp", validator=v.in_(("clamp", "reject", "ignore"))
+    )
     latency: float = attrs.field(default=0.0, validator=v.ge(0.0))  # seconds added to /api answers
     extra_fields: bool = False
     drop_fields: tuple[str, ...] = attrs.field(default=(), converter=_drop_fields)

@@ -15,6 +15,9 @@ from ._pagination import Item
 
 DEFAULT_PER_PAGE: Final = 15
 MAX_PER_PAGE: Final = 100
+Oversize = Literal["clamp", "reject", "ignore"]
+"""What a list does with a per_page above its maximum: serve the maximum (a paginator that
+clamps), answer 422 (a form request's `max` rule), or always serve its default size."""
 _INTEGER: Final = re.compile(r"-?\d+")
 
 
@@ -92,8 +95,15 @@ class ListQuery:
     filters: Mapping[str, int | str]
 
 
-def parse_query(endpoint: Endpoint, query: Mapping[str, str]) -> ListQuery:
-    """Validate ``query`` like a Laravel form request; raise InvalidQuery listing every problem."""
+def parse_query(
+    endpoint: Endpoint,
+    query: Mapping[str, str],
+    *,
+    max_per_page: int = MAX_PER_PAGE,
+    oversize: Oversize = "clamp",
+) -> ListQuery:
+    """Validate ``query`` like a Laravel form request; raise InvalidQuery listing every problem.
+    A per_page above ``max_per_page`` is served as ``oversize`` says."""
     errors: dict[str, list[str]] = {}
 
     def integer(name: str, minimum: int | None = None) -> int | None:
@@ -111,6 +121,10 @@ def parse_query(endpoint: Endpoint, query: Mapping[str, str]) -> ListQuery:
 
     page = integer("page", 1)
     per_page = integer("per_page", 1)
+    if oversize == "reject" and per_page is not None and per_page > max_per_page:
+        errors["per_page"] = [f"The per page field must not be greater than {max_per_page}."]
+    if oversize == "ignore":
+        per_page = None
     filters: dict[str, int | str] = {}
     for f in endpoint.filters:
         value = query.get(f.param) if f.kind == "contains" else integer(f.param)
@@ -120,7 +134,7 @@ def parse_query(endpoint: Endpoint, query: Mapping[str, str]) -> ListQuery:
         raise InvalidQuery(errors)
     return ListQuery(
         page=page or 1,
-        per_page=min(per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE),
+        per_page=min(per_page or DEFAULT_PER_PAGE, max_per_page),
         cursor=query.get("cursor") or None,
         filters=filters,
     )
