@@ -16,6 +16,7 @@ from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
 from ._limits import RateLimit
+from ._page_size import MAX
 from ._pages import PaginationHint, check_hints
 from ._pagination import AsyncPaginator, check_concurrency
 from ._plugins import RateGate, TokenStore
@@ -185,11 +186,17 @@ class CliquifyClient(AsyncClosing):
         """A paginator over any list endpoint; the resource methods are built on this.
 
         Path overrides and pagination hints given to the client apply here, so every listing
-        (resources, harvest, walk) sees them.
+        (resources, harvest, walk) sees them. `per_page="max"` pages with the largest page the
+        server honours: asked for once per endpoint, then kept for the client's life.
         """
         self._transport.check_open()
         endpoint = self._transport.config.endpoint(endpoint)
-        query = encode_query({"per_page": DEFAULT_PER_PAGE, **filters})
+        sizes = self._transport.page_sizes
+        per_page = filters.pop("per_page", DEFAULT_PER_PAGE)
+        learn = per_page == MAX and not sizes.known(endpoint.key)
+        if per_page == MAX:
+            per_page = sizes.size_for(endpoint.key)
+        query = encode_query({"per_page": per_page, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
         return AsyncPaginator(
             self._transport,
@@ -199,6 +206,7 @@ class CliquifyClient(AsyncClosing):
             concurrency=self._page_concurrency,
             prefetch=self._prefetch,
             hint=self._pagination.get(endpoint.key, "auto"),
+            sizing=sizes if learn else None,
         )
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:

@@ -24,6 +24,7 @@ from attrs import define, frozen
 
 from ._client import CliquifyClient
 from ._endpoints import BY_NAME, Endpoint
+from ._page_size import MAX
 from ._pagination import AsyncPaginator, Page
 from ._walk import walk
 from .errors import CliquifyError, ConfigurationError
@@ -148,7 +149,8 @@ class Harvester:
 
     `report = await Harvester(client, "export/").run()`. All listings run at once through the
     client's one rate gate; with `download=True`, `download_concurrency` workers stream asset
-    files to `<out>/files/`. `on_progress` hears of every page and file.
+    files to `<out>/files/`. `on_progress` hears of every page and file. Pages are the largest
+    the server honours (`per_page="max"`) unless `per_page` names a size.
 
     Raises ConfigurationError for unknown resources, a download_concurrency below 1, or a
     folder that holds another account's harvest or a damaged state; otherwise what the
@@ -164,6 +166,7 @@ class Harvester:
         download: bool = False,
         download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
         on_progress: ProgressCallback | None = None,
+        per_page: int | str = MAX,
     ) -> None:
         names = check_resources(resources)
         if download_concurrency < 1:
@@ -174,6 +177,7 @@ class Harvester:
         self._download = download and "assets" in names
         self._download_concurrency = download_concurrency
         self._on_progress = on_progress
+        self._per_page = per_page
         self.report = HarvestReport(resources={name: ResourceProgress(name=name) for name in names})
         # Bounded, so a listing far ahead of the downloads waits instead of filling memory.
         self._files: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue(FILE_QUEUE_SIZE)
@@ -227,7 +231,7 @@ class Harvester:
                 progress.resumed, progress.done = state.pages > 0, state.done
                 outputs[name] = (jsonl, state)
                 if not state.done:
-                    listing = self._client.paginate(RESOURCES[name])
+                    listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
                     if state.next_token is not None:
                         listing = listing.resume_from(state.next_token)
                     # Items are archived as sent: decoding them would only let one the

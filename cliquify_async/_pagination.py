@@ -14,11 +14,12 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._convert import structure_many
 from ._endpoints import Endpoint
+from ._page_size import PROBE, PageSizes, size_refused, size_used
 from ._pages import PageInfo, PaginationHint, Shape, next_page_url, read_page, trusted
 from ._retry import RetryPolicy
 from ._tasks import background
 from ._transport import Transport
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ValidationError
 
 T = TypeVar("T")
 
@@ -68,6 +69,7 @@ def _key(info: PageInfo, following: URL) -> PageKey:
 class _Fetched:
     """A page as fetched, before the listing has moved past it (its items still JSON)."""
 
+    url: URL  # the URL fetched: the one asked for, or its retry at a smaller page size
     info: PageInfo
     following: URL | None
 
@@ -93,8 +95,10 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         prefetch: bool = False,
         hint: PaginationHint = "auto",
         decode: bool = True,
+        sizing: PageSizes | None = None,
     ) -> None:
         self._transport = transport
+        self._sizing = sizing  # set while the first page is to learn the largest page size
         self._endpoint = endpoint
         self._retry = retry
         self._concurrency = check_concurrency(concurrency)
@@ -154,6 +158,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             prefetch=self._prefetch,
             hint=self._hint,
             decode=decode,
+            sizing=self._sizing,
         )
 
     def __aiter__(self) -> Self:
@@ -243,17 +248,32 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             else list(fetched.info.items)
         )
         page = self._advance(url, fetched, items)
-        self._read_ahead(url, fetched)
+        self._read_ahead(fetched.url, fetched)
         return page
 
     async def _fetch(self, url: URL) -> _Fetched:
         """One page: request, shape, items, and the link the server gives to the next."""
-        body = await self._transport.get_json(url, retry=self._retry)
+        sizing = self._sizing
+        try:
+            body = await self._transport.get_json(url, retry=self._retry)
+        except ValidationError as exc:
+            refused = None if sizing is None else size_refused(exc)
+            if sizing is None or refused is None:
+                raise
+            # The server refused the size asked for and named its maximum: ask again at that.
+            sizing.learn(self._endpoint.key, refused)
+            url = url.update_query(per_page=refused)
+            body = await self._transport.get_json(url, retry=self._retry)
         info = read_page(body, url=str(url))
+        if sizing is not None:
+            self._sizing = None
+            used = size_used(info, int(url.query.get("per_page", PROBE)))
+            if used is not None:
+                sizing.learn(self._endpoint.key, used)
         following = next_page_url(info, url, self._hint)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
-        return _Fetched(info=info, following=following)
+        return _Fetched(url=url, info=info, following=following)
 
     def _advance(self, url: URL, fetched: _Fetched, items: list[T]) -> Page[T]:
         """Move past `url`; a next link the listing already followed ends it."""
@@ -261,7 +281,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         if following is not None and (following == url or following in self._requested):
             logger.warning("the server's next page repeats %s; ending the listing", following)
             following = None
-        self._requested.add(url)
+        self._requested.update((url, fetched.url))
         self._next = following
         self._next_key = None if following is None else _key(fetched.info, following)
         self.pages_fetched += 1

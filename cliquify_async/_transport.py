@@ -25,6 +25,7 @@ from ._auth import TokenManager
 from ._config import ClientConfig, same_origin
 from ._convert import structure
 from ._endpoints import TOKEN_PATH
+from ._page_size import PageSizes
 from ._plugins import RateGate, TokenStore
 from ._protocol import DEFAULT_HEADERS, error_for_response, unwrap
 from ._readers import R, Reader, read_json, save_to
@@ -103,6 +104,7 @@ class Transport:
         self.gate = gate
         self.tokens = TokenManager(self._fetch_token, store=token_store)
         self.stats = ClientStats()
+        self.page_sizes = PageSizes()
         self._session = session
         self._owns_session = session is None
         self._trace_configs = trace_configs

@@ -1,0 +1,97 @@
+"""`per_page="max"`: the largest page the server honours, asked for once per endpoint.
+
+Three servers: one that clamps a too-large per_page to its maximum (and says so in the page),
+one that answers it with a 422 naming the maximum, and one that ignores per_page entirely.
+Each listing returns exactly the server's items, in items / size requests plus at most one.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from cliquify_async import CliquifyClient, Harvester
+from cliquify_async.sandbox import Sandbox
+from tests.conftest import ClientFactory, SandboxFactory
+
+ASSETS = 1200
+
+
+def asset_requests(sandbox: Sandbox) -> list[str | None]:
+    """The per_page of each /api/assets request the sandbox received, in order."""
+    return [r.query.get("per_page") for r in sandbox.stats.requests if r.path == "/api/assets"]
+
+
+@pytest.mark.parametrize(
+    ("oversize", "size", "asked"),
+    [
+        ("clamp", 500, ["1000", "1000", "1000"]),  # the page says 500; its links keep 1000
+        ("reject", 500, ["1000", "500", "500", "500"]),  # one 422, then the size it named
+        ("ignore", 15, ["1000"] * 80),  # always its default of 15
+    ],
+)
+async def test_per_page_max_pages_with_the_largest_size_the_server_honours(
+    make_sandbox: SandboxFactory,
+    make_client: ClientFactory,
+    oversize: str,
+    size: int,
+    asked: list[str],
+) -> None:
+    sandbox = await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize=oversize
+    )
+    client: CliquifyClient = make_client(sandbox)
+
+    assets = await client.assets.list(per_page="max").collect()
+
+    assert [a.id for a in assets] == [item["id"] for item in sandbox.items("/api/assets")]
+    assert asset_requests(sandbox) == asked
+    assert len(asked) <= math.ceil(ASSETS / size) + 1
+    # The size is kept for the client's life: the next listing asks for it straight away.
+    sandbox.stats.reset()
+    again = await client.assets.list(per_page="max").collect()
+    assert len(again) == ASSETS
+    assert asset_requests(sandbox) == [str(size)] * math.ceil(ASSETS / size)
+
+
+async def test_an_explicit_per_page_keeps_its_meaning(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=ASSETS, max_per_page=500)
+    client = make_client(sandbox)
+    await client.assets.list(per_page="max").collect()
+    sandbox.stats.reset()
+
+    assert len(await client.assets.list(per_page=200).collect()) == ASSETS
+
+    assert asset_requests(sandbox) == ["200"] * 6
+
+
+@pytest.mark.parametrize("shape", ["flat", "simple", "cursor"])
+async def test_every_pagination_shape_reports_the_size_used(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, shape: str
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=ASSETS, max_per_page=400, pagination=shape)
+    client = make_client(sandbox)
+
+    assets = await client.assets.list(per_page="max").collect()
+
+    assert len(assets) == ASSETS
+    assert len(asset_requests(sandbox)) == 3
+    assert client._transport.page_sizes.size_for("assets.list") == 400
+
+
+async def test_the_harvest_asks_for_the_largest_pages(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
+    )
+    client = make_client(sandbox)
+
+    report = await Harvester(client, str(tmp_path), resources=["assets"]).run()
+
+    assert report.resources["assets"].items == ASSETS
+    assert asset_requests(sandbox) == ["1000", "500", "500", "500"]
