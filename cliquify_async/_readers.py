@@ -6,9 +6,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiohttp
+import orjson
 
 from .errors import ResponseDecodeError
 
@@ -30,11 +31,31 @@ def redact(text: str) -> str:
     return _SECRET_VALUE.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
 
 
+# orjson reads an integer past 64 bits as a float, losing digits; such an integer has a run
+# of 19 digits or more, which a translate and a find (C speed, about a sixth of orjson's own
+# time on a page of assets) spot in the bytes before parsing.
+_DIGITS_AS_ONES: Final = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+_LONG_DIGIT_RUN: Final = b"1" * 19
+
+
+def loads(raw: bytes) -> Any:
+    """JSON from bytes: orjson's parse (more than twice as fast as json's on a page of
+    assets), and json's for what orjson refuses or would read otherwise (NaN, integers past
+    64 bits, UTF-16), so nothing a server sends decodes differently from the standard
+    library."""
+    if raw.translate(_DIGITS_AS_ONES).find(_LONG_DIGIT_RUN) < 0:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
+
+
 async def read_json(response: aiohttp.ClientResponse) -> Any:
     """The whole body as JSON, or ResponseDecodeError keeping the (redacted) text."""
     raw = await response.read()
     try:
-        return json.loads(raw)
+        return loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ResponseDecodeError(
             "the response body is not JSON",
