@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, cast
 
 import aiohttp
 from attrs import define, frozen
@@ -34,6 +34,7 @@ from .models import AccessToken
 
 logger = logging.getLogger("cliquify_async")
 
+P = ParamSpec("P")
 State = Literal["unopened", "open", "closed"]
 
 _FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*"}
@@ -105,6 +106,7 @@ class Transport:
         self.tokens = TokenManager(self._fetch_token, store=token_store)
         self.stats = ClientStats()
         self.page_sizes = PageSizes()
+        self._retried: dict[tuple[RetryPolicy, object], Callable[..., Awaitable[Any]]] = {}
         self._session = session
         self._owns_session = session is None
         self._trace_configs = trace_configs
@@ -150,8 +152,7 @@ class Transport:
         policy = retry or self.retry
         if self.is_api(url):
             return await self._api(url, save, policy, file=True)
-        send = policy.wrap(self._send, on_retry=self._count_retry)
-        return await send("GET", url, read=save, file=True)
+        return await self._retrying(policy, self._send)("GET", url, read=save, file=True)
 
     async def probe(self, url: URL) -> Probe:
         """One GET of an /api/* URL that reports any answer instead of raising (for the
@@ -174,7 +175,7 @@ class Transport:
         form: bool = False,
     ) -> Any:
         """POST JSON (or a form) to an /oauth/* helper: no gate, no bearer token, retried."""
-        send = (retry or self.retry).wrap(self._send, on_retry=self._count_retry)
+        send = self._retrying(retry or self.retry, self._send)
         url = self.config.url(path)
         if form:
             return await send("POST", url, read=read_json, form_body=body)
@@ -190,7 +191,7 @@ class Transport:
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
                 url=str(url),
             )
-        send = policy.wrap(self._send_api, on_retry=self._count_retry)
+        send = self._retrying(policy, self._send_api)
         token = await self.tokens.get()
         try:
             return await send(url, token, read, policy.max_retry_after, file)
@@ -306,6 +307,16 @@ class Transport:
             raise errors.APIConnectionError(
                 f"connection failed: {type(exc).__name__}", method=method, url=str(url)
             ) from exc
+
+    def _retrying(
+        self, policy: RetryPolicy, attempt: Callable[P, Awaitable[R]]
+    ) -> Callable[P, Awaitable[R]]:
+        """`attempt` retried by `policy`, wrapped once per policy: building backoff's wrapper
+        cost more per request than the rest of the pipeline's bookkeeping."""
+        key = (policy, attempt)
+        if key not in self._retried:
+            self._retried[key] = policy.wrap(attempt, on_retry=self._count_retry)
+        return cast(Callable[P, Awaitable[R]], self._retried[key])
 
     def _count_retry(self, exc: BaseException, wait: float) -> None:
         self.stats.retries += 1
