@@ -314,10 +314,12 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         if self._prefetch or (self._concurrency > 1 and info.last_page is not None):
             wanted[self._next_key] = following
         if info.number is not None and info.last_page is not None and not info.is_cursor:
-            # Pages further on differ from this one's URL in their number alone.
+            # Pages further on differ from this one's URL in their number alone; a URL is
+            # built only for a page not yet on its way.
             last = min(info.last_page, info.number + ahead)
             for number in range(info.number + 2, last + 1):
-                wanted[number] = url.update_query(page=number)
+                if number not in self._ahead:
+                    wanted[number] = url.update_query(page=number)
         for key, page_url in wanted.items():
             if key not in self._ahead:
                 self._ahead[key] = background(self._fetch(page_url))
