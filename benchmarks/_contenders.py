@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine, Sequence
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import aiohttp
 import attrs
@@ -32,7 +32,7 @@ def credentials(server: SandboxProcess) -> Credentials:
 async def sdk_assets(
     creds: Credentials,
     *,
-    per_page: int,
+    per_page: int | Literal["max"],
     requests_per_minute: float | None,
     rate_window: float = 60.0,
     **options: Any,

@@ -28,15 +28,17 @@ class Record(NamedTuple):
     time: float  # arrival, time.monotonic() of the sandbox process
     throttled: bool  # answered 429 by the rate limiter
     page: int | None  # the `page` query parameter, if a number
+    status: int | None = None  # the answer's status (None: the connection was closed first)
+    per_page: int | None = None  # the `per_page` query parameter, if a number
 
 
 class SandboxError(RuntimeError):
     """The sandbox child failed to start or stopped answering."""
 
 
-def _page(query: Mapping[str, str]) -> int | None:
-    page = query.get("page", "")
-    return int(page) if page.isdecimal() else None
+def _number(query: Mapping[str, str], name: str = "page") -> int | None:
+    value = query.get(name, "")
+    return int(value) if value.isdecimal() else None
 
 
 def _receive(conn: Connection) -> str:
@@ -56,7 +58,14 @@ async def _host(conn: Connection, options: dict[str, Any]) -> None:
         while (command := await loop.run_in_executor(None, _receive, conn)) != "stop":
             if command == "records":
                 records = [
-                    Record(r.path, r.time, r.throttled, _page(r.query))
+                    Record(
+                        r.path,
+                        r.time,
+                        r.throttled,
+                        _number(r.query),
+                        r.status,
+                        _number(r.query, "per_page"),
+                    )
                     for r in sandbox.stats.requests
                 ]
                 conn.send(("ok", records))

@@ -19,11 +19,19 @@ from typing import Final
 
 from cliquify_async import __version__
 
-from . import bench_coldstart, bench_memory, bench_overhead, bench_rate, bench_window
+from . import (
+    bench_coldstart,
+    bench_memory,
+    bench_overhead,
+    bench_pages,
+    bench_rate,
+    bench_requests,
+    bench_window,
+)
 from ._report import LEGEND, Table
 from ._sandbox import SandboxProcess
 
-ALL: Final = (1, 2, 3, 4, 5, 6)
+ALL: Final = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def _cpu_model() -> str:
@@ -65,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N[,N...]",
         help=(
             "run only these benchmarks: 1 budget, 2 latency, 3 overhead, 4 memory, "
-            "5 cold start, 6 window learning"
+            "5 cold start, 6 window learning, 7 page size, 8 per-request overhead"
         ),
     )
     return parser
@@ -143,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             runner.run("5. cold start", bench_coldstart.coldstart)
         if 6 in chosen:
             runner.run("6. window learning", bench_window.window_learning)
+        if 7 in chosen:
+            runner.run("7. page size", bench_pages.page_size)
+        if 8 in chosen:
+            runner.run("8. per-request overhead", bench_requests.per_request)
     finally:
         for server in servers.values():
             server.close()
