@@ -187,3 +187,16 @@ class SandboxProcess:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def assets_only(assets: int, **options: Any) -> SandboxProcess:
+    """A SandboxProcess serving `assets` assets and no other items."""
+    return SandboxProcess(
+        assets=assets,
+        templates=0,
+        folders=0,
+        template_tags=0,
+        asset_tags=0,
+        brand_kits=0,
+        **options,
+    )

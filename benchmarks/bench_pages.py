@@ -20,7 +20,7 @@ import attrs
 
 from ._contenders import Measured, concurrent_assets, credentials, measure, sdk_assets
 from ._report import Row, Table, Value
-from ._sandbox import Record, SandboxProcess
+from ._sandbox import Record, SandboxProcess, assets_only
 from ._windows import server_windows
 
 ITEMS: Final = 20_000
@@ -54,13 +54,8 @@ class Column:
         return MAX_PAGE if self.per_page == "max" else self.per_page
 
     def sandbox(self) -> SandboxProcess:
-        return SandboxProcess(
-            assets=ITEMS,
-            templates=0,
-            folders=0,
-            template_tags=0,
-            asset_tags=0,
-            brand_kits=0,
+        return assets_only(
+            ITEMS,
             rate_limit=LIMIT,
             rate_window=WINDOW,
             retry_after_precision="float",

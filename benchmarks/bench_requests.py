@@ -28,7 +28,7 @@ from cliquify_async import CliquifyClient
 from ._baselines import Credentials, fetch_token, get_page
 from ._contenders import ASSETS, Measured, credentials, measure, sequential_assets
 from ._report import Row, Table
-from ._sandbox import SandboxProcess
+from ._sandbox import SandboxProcess, assets_only
 
 PER_PAGE: Final = 1
 REQUESTS: Final = 2000
@@ -42,13 +42,8 @@ NAMES: Final = ("SDK", f"(a{CONCURRENCY}) gather, {CONCURRENCY} at a time", "(b)
 
 def sandbox() -> SandboxProcess:
     """No rate limit, no latency, ITEMS assets and nothing else."""
-    return SandboxProcess(
-        assets=ITEMS,
-        templates=0,
-        folders=0,
-        template_tags=0,
-        asset_tags=0,
-        brand_kits=0,
+    return assets_only(
+        ITEMS,
         rate_limit=None,
         latency=0.0,
     )
