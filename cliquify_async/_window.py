@@ -100,8 +100,14 @@ class FixedWindow:
         return max(now, self._sends[-self.limit] + self.window + self.guard)
 
     def sent_since(self, moment: float) -> int:
-        """Requests sent at or after `moment`."""
-        return len(self.sends_since(moment))
+        """Requests sent at or after `moment`: counted from the newest back (sends are in
+        time order), so a check per request costs what is in the window, with no list."""
+        count = 0
+        for sent in reversed(self._sends):
+            if sent < moment:
+                break
+            count += 1
+        return count
 
     def sends_since(self, moment: float) -> list[float]:
         """The send times at or after `moment`, oldest first."""
