@@ -193,8 +193,9 @@ class CliquifyClient(AsyncClosing):
         endpoint = self._transport.config.endpoint(endpoint)
         sizes = self._transport.page_sizes
         per_page = filters.pop("per_page", DEFAULT_PER_PAGE)
-        learn = per_page == MAX and not sizes.known(endpoint.key)
+        sizing = None
         if per_page == MAX:
+            sizing = None if sizes.known(endpoint.key) else sizes
             per_page = sizes.size_for(endpoint.key)
         query = encode_query({"per_page": per_page, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
@@ -206,7 +207,7 @@ class CliquifyClient(AsyncClosing):
             concurrency=self._page_concurrency,
             prefetch=self._prefetch,
             hint=self._pagination.get(endpoint.key, "auto"),
-            sizing=sizes if learn else None,
+            sizing=sizing,
         )
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
