@@ -4,8 +4,8 @@ the ratios and the verdict against the SDK's target."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, TypeVar
 
 import attrs
 
@@ -23,6 +23,7 @@ LEGEND: Final = (
 
 Value = float | int | str | None
 Values = tuple[Value, ...]  # one per column: the contenders, or (benchmark 6) the shapes
+C = TypeVar("C")
 
 
 @attrs.frozen(kw_only=True)
@@ -102,3 +103,18 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     first, *rest = cells
     aligned = (cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True))
     return "  ".join([first.ljust(widths[0]), *aligned]).rstrip()
+
+
+def per_column(
+    label: str,
+    columns: Sequence[C],
+    metric: Callable[[C], Value],
+    fmt: str = "{:.2f}",
+    *,
+    target: str = "",
+    met: Callable[[Value], bool] | None = None,
+) -> Row:
+    """A row of `metric` for each column's outcome, no ratios; with `met`, a verdict over all."""
+    values: Values = tuple(metric(column) for column in columns)
+    verdict = None if met is None else all(met(v) for v in values)
+    return Row(label=label, values=values, fmt=fmt, ratio=False, target=target, verdict=verdict)

@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._contenders import Measured, concurrent_assets, credentials, measure, sdk_assets
-from ._report import Row, Table, Value
+from ._report import Row, Table, Value, per_column
 from ._sandbox import Record, SandboxProcess, assets_only
 from ._windows import server_windows
 
@@ -145,15 +145,6 @@ def run_all(columns: Sequence[Column] = COLUMNS) -> list[Outcome]:
             server.close()
 
 
-def _row(
-    label: str,
-    outcomes: Sequence[Outcome],
-    metric: Callable[[Outcome], Value],
-    fmt: str = "{:.2f}",
-) -> Row:
-    return Row(label=label, values=tuple(metric(o) for o in outcomes), fmt=fmt, ratio=False)
-
-
 def _target_row(
     label: str,
     outcomes: Sequence[Outcome],
@@ -197,9 +188,11 @@ def page_size() -> Table:
         ],
         columns=tuple(c.label for c in COLUMNS),
     )
-    table.add(_row("per_page asked first", outcomes, lambda o: o.asked_first, "{}"))
-    table.add(_row("per_page asked later", outcomes, lambda o: o.asked_later, "{}"))
-    table.add(_row("items per answer of 200", outcomes, lambda o: o.items_per_answer, "{:.1f}"))
+    table.add(per_column("per_page asked first", outcomes, lambda o: o.asked_first, "{}"))
+    table.add(per_column("per_page asked later", outcomes, lambda o: o.asked_later, "{}"))
+    table.add(
+        per_column("items per answer of 200", outcomes, lambda o: o.items_per_answer, "{:.1f}")
+    )
     table.add(
         _target_row(
             "items",
@@ -218,34 +211,38 @@ def page_size() -> Table:
             lambda o: o.sent <= needed + EXTRA,
         )
     )
-    table.add(_row(f"requests needed at its size, ceil({ITEMS} / s)", outcomes, _needed, "{}"))
-    table.add(_row("422 answers", outcomes, lambda o: o.count(422), "{}"))
+    table.add(
+        per_column(f"requests needed at its size, ceil({ITEMS} / s)", outcomes, _needed, "{}")
+    )
+    table.add(per_column("422 answers", outcomes, lambda o: o.count(422), "{}"))
     table.add(
         _target_row(
             "429 answers", outcomes, lambda o: o.rate_limited, "= 0", lambda o: o.rate_limited == 0
         )
     )
     table.add(
-        _row(
+        per_column(
             "server windows (full + last)",
             outcomes,
             lambda o: len(server_windows(o.records, WINDOW)),
             "{}",
         )
     )
-    table.add(_row("wall time, s", outcomes, lambda o: o.measured.wall))
+    table.add(per_column("wall time, s", outcomes, lambda o: o.measured.wall))
     table.add(
-        _row(
+        per_column(
             "wall / floor of its own page size",
             outcomes,
             lambda o: o.measured.wall / floor(o.column.page_size),
         )
     )
     table.add(
-        _row(f"wall / floor({MAX_PAGE}) = {top:g} s", outcomes, lambda o: o.measured.wall / top)
+        per_column(
+            f"wall / floor({MAX_PAGE}) = {top:g} s", outcomes, lambda o: o.measured.wall / top
+        )
     )
     table.add(
-        _row(
+        per_column(
             "wall over the SDK max (clamp) column's",
             outcomes,
             lambda o: o.measured.wall / outcomes[0].measured.wall,

@@ -30,7 +30,7 @@ from cliquify_async import CliquifyClient, RateLimit
 
 from ._baselines import Credentials
 from ._contenders import Measured, concurrent_assets, credentials, measure, measure_together
-from ._report import Row, Table, Value, Values
+from ._report import Table, Value, per_column
 from ._sandbox import Record, SandboxProcess
 from ._windows import Window, server_windows
 
@@ -261,21 +261,6 @@ def run_shapes(shapes: Sequence[Shape]) -> tuple[list[Outcome], list[Outcome]]:
             box.close()
 
 
-def _row(
-    label: str,
-    outcomes: Sequence[Outcome],
-    metric: Callable[[Outcome], Value],
-    fmt: str = "{:.2f}",
-    *,
-    target: str = "",
-    met: Callable[[Value], bool] | None = None,
-) -> Row:
-    """A row of one contender's figure per shape; with `met`, a verdict over every shape."""
-    values: Values = tuple(metric(o) for o in outcomes)
-    verdict = None if met is None else all(met(v) for v in values)
-    return Row(label=label, values=values, fmt=fmt, ratio=False, target=target, verdict=verdict)
-
-
 def _gap(outcome: Outcome) -> float | None:
     """The median time between two arrivals over the even pace W / L (1: on pace)."""
     gaps = [b.time - a.time for a, b in itertools.pairwise(outcome.records)]
@@ -301,13 +286,13 @@ def _zero(value: Value) -> bool:
 
 def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: bool) -> None:
     after = "after learning" if sdk else "from the 3rd window"
-    table.add(_row(f"{name}: wall time, s", outcomes, lambda o: o.wall))
-    table.add(_row(f"{name}: wall time / floor", outcomes, lambda o: o.wall / o.shape.floor))
-    table.add(_row(f"{name}: /api requests sent", outcomes, lambda o: o.sent, "{}"))
-    table.add(_row(f"{name}: 429 answers", outcomes, lambda o: o.rate_limited, "{}"))
-    table.add(_row(f"{name}: median gap between arrivals / (W/L)", outcomes, _gap))
+    table.add(per_column(f"{name}: wall time, s", outcomes, lambda o: o.wall))
+    table.add(per_column(f"{name}: wall time / floor", outcomes, lambda o: o.wall / o.shape.floor))
+    table.add(per_column(f"{name}: /api requests sent", outcomes, lambda o: o.sent, "{}"))
+    table.add(per_column(f"{name}: 429 answers", outcomes, lambda o: o.rate_limited, "{}"))
+    table.add(per_column(f"{name}: median gap between arrivals / (W/L)", outcomes, _gap))
     table.add(
-        _row(
+        per_column(
             f"{name}: 429 answers {after}",
             outcomes,
             lambda o: o.limited_after(o.learned_from),
@@ -318,7 +303,7 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
     )
     if sdk:
         table.add(
-            _row(
+            per_column(
                 f"{name}: 429 answers from the 3rd window",
                 outcomes,
                 lambda o: o.limited_after(o.after_two),
@@ -326,10 +311,12 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
             )
         )
     table.add(
-        _row(f"{name}: server windows (full + last)", outcomes, lambda o: len(o.windows), "{}")
+        per_column(
+            f"{name}: server windows (full + last)", outcomes, lambda o: len(o.windows), "{}"
+        )
     )
     table.add(
-        _row(
+        per_column(
             f"{name}: full windows {after}",
             outcomes,
             lambda o: len(o.full_after(o.learned_from)),
@@ -337,7 +324,7 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
         )
     )
     table.add(
-        _row(
+        per_column(
             f"{name}: accepted per full window {after} / L, mean",
             outcomes,
             lambda o: o.fill(o.learned_from)[0],
@@ -347,7 +334,7 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
         )
     )
     table.add(
-        _row(
+        per_column(
             f"{name}: accepted per full window {after} / L, min",
             outcomes,
             lambda o: o.fill(o.learned_from)[1],
@@ -355,7 +342,7 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
         )
     )
     table.add(
-        _row(
+        per_column(
             f"{name}: same, gaps between windows count",
             outcomes,
             lambda o: o.budget_use(o.learned_from),
@@ -363,7 +350,7 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
         )
     )
     table.add(
-        _row(
+        per_column(
             f"{name}: accepted per full window / L, all windows",
             outcomes,
             lambda o: o.fill(o.windows[0].opened if o.windows else None)[0],
@@ -374,14 +361,14 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
 
 def _sdk_learning_rows(table: Table, outcomes: Sequence[Outcome]) -> None:
     table.add(
-        _row(
+        per_column(
             "SDK: window learned after, server windows",
             outcomes,
             lambda o: o.learned_after,
         )
     )
     table.add(
-        _row(
+        per_column(
             "SDK: learned window / W, when learned",
             outcomes,
             lambda o: o.sdk.learned.window / o.shape.window if o.sdk and o.sdk.learned else None,
@@ -389,7 +376,7 @@ def _sdk_learning_rows(table: Table, outcomes: Sequence[Outcome]) -> None:
         )
     )
     table.add(
-        _row(
+        per_column(
             "SDK: learned window / W, at the end",
             outcomes,
             lambda o: o.sdk.final.window / o.shape.window if o.sdk and o.sdk.final else None,
@@ -434,11 +421,11 @@ def window_learning(shapes: Sequence[Shape] = SHAPES) -> Table:
         _setup(shapes),
         columns=tuple(shape.label for shape in shapes),
     )
-    table.add(_row("N requests", sdk, lambda o: o.shape.requests, "{}"))
-    table.add(_row("floor N x W / L, s", sdk, lambda o: o.shape.floor, "{:g}"))
+    table.add(per_column("N requests", sdk, lambda o: o.shape.requests, "{}"))
+    table.add(per_column("floor N x W / L, s", sdk, lambda o: o.shape.floor, "{:g}"))
     _contender_rows(table, "SDK", sdk, sdk=True)
     _sdk_learning_rows(table, sdk)
-    table.add(_row("SDK: both targets met in this shape", sdk, _met, "{}"))
+    table.add(per_column("SDK: both targets met in this shape", sdk, _met, "{}"))
     _contender_rows(table, "(a)", baseline, sdk=False)
     printed = "; ".join(f"{o.shape.label} '{o.sdk.final}'" for o in sdk if o.sdk)
     table.notes.extend(
