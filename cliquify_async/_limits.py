@@ -42,13 +42,26 @@ class Reading:
     def of(cls, status: int, headers: Mapping[str, str], *, now: float) -> Reading:
         """Read the headers of a response that arrived at unix time `now`."""
         limit = int_header(headers, "X-RateLimit-Limit")
+        reset, retry_after = headers.get("X-RateLimit-Reset"), headers.get("Retry-After")
         return cls(
             status=status,
             limit=limit if limit is not None and limit > 0 else None,
             remaining=int_header(headers, "X-RateLimit-Remaining"),
-            closes_in=reset_in(headers.get("X-RateLimit-Reset"), now=now),
-            retry_after=parse_retry_after(headers.get("Retry-After")) if status == 429 else None,
+            closes_in=_latest(reset, reset_in(reset, now=now)),
+            retry_after=_latest(retry_after, parse_retry_after(retry_after))
+            if status == 429
+            else None,
         )
+
+
+def _latest(value: str | None, seconds: float | None) -> float | None:
+    """A delay header's `seconds` at their latest: a `value` printed with decimals may have
+    been rounded to nearest, so half a unit in its last place is added; whole seconds are taken
+    as rounded up (Laravel). As a bound on the window, a delay must never come out short."""
+    if seconds is None or value is None:
+        return seconds
+    _, point, decimals = value.strip().partition(".")
+    return seconds + (0.5 * 10 ** -len(decimals) if point and decimals.isdigit() else 0.0)
 
 
 @frozen

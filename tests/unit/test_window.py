@@ -200,3 +200,19 @@ def test_a_429_of_the_reporting_limit_bounds_its_window() -> None:
     limits.observe(0.1, 0.11, answer(0, status=429, retry_after=0.4))
     assert limits.primary.window == pytest.approx(0.51)
     assert limits.limits()[0].learned
+
+
+@pytest.mark.parametrize(
+    ("headers", "closes_in", "retry_after"),
+    [
+        ({"Retry-After": "0.123"}, None, 0.1235),  # rounded to nearest: up to 0.0005 short
+        ({"Retry-After": "2"}, None, 2.0),  # whole seconds are rounded up already
+        ({"Retry-After": "2", "X-RateLimit-Reset": "1.5"}, 1.55, 2.0),
+    ],
+)
+def test_a_delay_header_is_read_at_its_latest_so_a_learned_window_is_never_short(
+    headers: dict[str, str], closes_in: float | None, retry_after: float
+) -> None:
+    reading = Reading.of(429, headers, now=0.0)
+    assert reading.closes_in == pytest.approx(closes_in)
+    assert reading.retry_after == pytest.approx(retry_after)
