@@ -1,4 +1,4 @@
-"""The installed version of cliquify-async."""
+"""The version of cliquify-async, in the one place it lives: the build reads it from here."""
 
-__version__ = "0.1.0"
-"""The version of cliquify-async (PEP 440)."""
+__version__ = "0.2.0.dev0"
+"""The version (PEP 440); also sent in the User-Agent."""
