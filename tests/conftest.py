@@ -13,6 +13,8 @@ from aiohttp import web
 from cliquify_async import CliquifyClient, RetryPolicy
 from cliquify_async.sandbox import Sandbox
 
+pytest_plugins = ["pytester"]
+
 SandboxFactory = Callable[..., Awaitable[Sandbox]]
 ClientFactory = Callable[..., CliquifyClient]
 
