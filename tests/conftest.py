@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from cliquify_async import CliquifyClient, RetryPolicy
+from cliquify_async.pytest_plugin import sandbox_client
 from cliquify_async.sandbox import Sandbox
 
 pytest_plugins = ["pytester"]
@@ -47,17 +48,7 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     clients: list[CliquifyClient] = []
 
     def make(sandbox: Sandbox, **options: Any) -> CliquifyClient:
-        options.setdefault("requests_per_minute", None)
-        retries = options.pop("max_retries", 3)
-        if isinstance(retries, int):
-            retries = fast_retries(retries)
-        client = CliquifyClient(
-            sandbox.client_id,
-            sandbox.client_secret,
-            base_url=sandbox.url,
-            max_retries=retries,
-            **options,
-        )
+        client = sandbox_client(sandbox, **options)  # the plugin's: the same test defaults
         clients.append(client)
         return client
 
