@@ -10,6 +10,9 @@ from ._pagination import AsyncPaginator, Page, PageIterator
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
 from ._ratelimit import LocalRateGate
 from ._retry import RetryPolicy
+from ._sink import Checkpoint, HarvestSink
+from ._sink_jsonl import JSONLinesSink
+from ._sink_sqlite import SQLiteSink
 from ._transport import ClientStats
 from ._version import __version__
 from ._walk import Walk, walk
@@ -50,6 +53,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BrandKit",
+    "Checkpoint",
     "ClientClosedError",
     "ClientStats",
     "CliquifyClient",
@@ -61,11 +65,13 @@ __all__ = [
     "Endpoint",
     "Folder",
     "HarvestReport",
+    "HarvestSink",
     "Harvester",
     "InactiveEnterpriseError",
     "InsufficientScopeError",
     "InvalidClientError",
     "InvalidTokenError",
+    "JSONLinesSink",
     "LocalRateGate",
     "Logo",
     "MemoryTokenStore",
@@ -79,6 +85,7 @@ __all__ = [
     "ResourceProgress",
     "ResponseDecodeError",
     "RetryPolicy",
+    "SQLiteSink",
     "ServerError",
     "StoredToken",
     "Tag",

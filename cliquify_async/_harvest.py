@@ -1,31 +1,31 @@
-"""Harvest: export whole listings to JSON Lines, resumable after any interruption.
+"""Harvest: export whole listings into a sink, resumable after any interruption.
 
-Each resource goes to `<out>/<name>.jsonl`, one item per line exactly as the server sent it.
-After every page the file is flushed and `<out>/.harvest/<name>.json` records the byte length
-and the page token to continue from, in that order; a rerun cuts the file back to the recorded
-length and continues from the token, so every item is written exactly once whatever stopped
-the previous run. With `download=True`, asset files are streamed to `<out>/files/` alongside.
+The listings run at once through the client's rate gate and hand their pages, in order, to a
+`HarvestSink`, which stores each page together with the checkpoint after it: JSON Lines files
+(JSONLinesSink, the default for a folder) or an SQLite database (SQLiteSink), or a sink of
+your own. A rerun asks the sink where each resource stands and goes on from there. With
+`download=True`, asset files are streamed to the sink's `files` folder alongside.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 import attrs
-from attrs import define, frozen
+from attrs import define
 
 from ._client import CliquifyClient
 from ._endpoints import BY_NAME, Endpoint
 from ._page_size import MAX
 from ._pagination import AsyncPaginator, Page
+from ._sink import Checkpoint, HarvestSink
+from ._sink_jsonl import JSONLinesSink
 from ._walk import walk
 from .errors import CliquifyError, ConfigurationError
 
@@ -34,22 +34,8 @@ logger = logging.getLogger("cliquify_async")
 RESOURCES: Final[Mapping[str, Endpoint[Any]]] = BY_NAME
 """Harvestable resources by the name of their output file."""
 
-STATE_DIR = ".harvest"
-SOURCE_FILE = "source.json"
-FILES_DIR = "files"
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
 FILE_QUEUE_SIZE = 1000
-
-
-@frozen(kw_only=True)
-class ResumeState:
-    """How far one resource got: bytes of its JSONL file that are whole, and where to go on."""
-
-    items: int = 0
-    pages: int = 0
-    bytes: int = 0
-    next_token: str | None = None
-    done: bool = False
 
 
 @define(kw_only=True)
@@ -87,35 +73,6 @@ class HarvestReport:
 ProgressCallback = Callable[[HarvestReport], None]
 
 
-def _state_path(out: Path, name: str) -> Path:
-    return out / STATE_DIR / f"{name}.json"
-
-
-def load_state(out: Path, name: str) -> ResumeState | None:
-    """The saved state of `name`, or None when it was never started."""
-    path = _state_path(out, name)
-    try:
-        return ResumeState(**json.loads(path.read_text()))
-    except FileNotFoundError:
-        return None
-    except (ValueError, TypeError):
-        raise ConfigurationError(
-            f"{path} is not a harvest state file; delete it to harvest {name} from the start"
-        ) from None
-
-
-def _save_state(out: Path, name: str, state: ResumeState) -> None:
-    """Replace the state file atomically, so a crash leaves the old one or the new one."""
-    path = _state_path(out, name)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(attrs.asdict(state)))
-    temporary.replace(path)
-
-
-def _encode(item: Any) -> bytes:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -144,23 +101,38 @@ def check_resources(names: Iterable[str]) -> list[str]:
     return names
 
 
+def _after(checkpoint: Checkpoint, page: Page[Any]) -> Checkpoint:
+    """Where a listing stands once `page` is stored."""
+    return Checkpoint(
+        items=checkpoint.items + len(page.raw),
+        pages=checkpoint.pages + 1,
+        next_token=page.next_token,
+        done=page.next_token is None,
+    )
+
+
 class Harvester:
-    """Exports `resources` to `<out>/<name>.jsonl`, resuming whatever an earlier run left there.
+    """Exports `resources` into `out`, resuming whatever an earlier run left there.
 
+    `out` is a folder of JSON Lines files (`<out>/<name>.jsonl`, see JSONLinesSink) or any
+    HarvestSink, such as `SQLiteSink("export.db")`:
     `report = await Harvester(client, "export/").run()`. All listings run at once through the
-    client's one rate gate; with `download=True`, `download_concurrency` workers stream asset
-    files to `<out>/files/`. `on_progress` hears of every page and file. Pages are the largest
-    the server honours (`per_page="max"`) unless `per_page` names a size.
+    client's one rate gate, and the sink stores each page with the checkpoint after it; on a
+    rerun the sink says where each resource goes on. With `download=True`,
+    `download_concurrency` workers stream asset files to the sink's `files` folder.
+    `on_progress` hears of every page and file. Pages are the largest the server honours
+    (`per_page="max"`) unless `per_page` names a size.
 
-    Raises ConfigurationError for unknown resources, a download_concurrency below 1, or a
-    folder that holds another account's harvest or a damaged state; otherwise what the
-    listings raise (the state on disk stays valid, so running again resumes).
+    Raises ConfigurationError for unknown resources, a download_concurrency below 1, downloads
+    into a sink without a files folder, or an output that holds another account's harvest or
+    a damaged state; otherwise what the listings raise (what the sink stored stays valid, so
+    running again resumes).
     """
 
     def __init__(
         self,
         client: CliquifyClient,
-        out: str | os.PathLike[str],
+        out: str | os.PathLike[str] | HarvestSink,
         *,
         resources: Iterable[str] = RESOURCES,
         download: bool = False,
@@ -171,125 +143,94 @@ class Harvester:
         names = check_resources(resources)
         if download_concurrency < 1:
             raise ConfigurationError("download_concurrency must be at least 1")
+        sink = JSONLinesSink(out) if isinstance(out, str | os.PathLike) else out
+        downloads = download and "assets" in names
+        self._folder = sink.files if downloads else None
+        if downloads and self._folder is None:
+            raise ConfigurationError(f"{sink!r} has no folder for files; harvest without download")
         self._client = client
-        self._out = Path(out)
+        self._sink = sink
         self._names = names
-        self._download = download and "assets" in names
         self._download_concurrency = download_concurrency
         self._on_progress = on_progress
         self._per_page = per_page
+        self._checkpoints: dict[str, Checkpoint] = {}
         self.report = HarvestReport(resources={name: ResourceProgress(name=name) for name in names})
         # Bounded, so a listing far ahead of the downloads waits instead of filling memory.
         self._files: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue(FILE_QUEUE_SIZE)
 
     async def run(self) -> HarvestReport:
         """Harvest every resource concurrently (one rate gate) and download files if asked."""
-        (self._out / STATE_DIR).mkdir(parents=True, exist_ok=True)
-        self._claim_folder()
-        if self._download:
-            (self._out / FILES_DIR).mkdir(exist_ok=True)
+        client = self._client
+        await self._sink.open(base_url=str(client.base_url), client_id=client.client_id)
         try:
+            folder = self._folder
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
             async with asyncio.TaskGroup() as group:
-                workers = self._download_concurrency if self._download else 0
-                for _ in range(workers):
-                    group.create_task(self._download_worker())
+                workers = 0
+                if folder is not None:
+                    workers = self._download_concurrency
+                    for _ in range(workers):
+                        group.create_task(self._download_worker(folder))
                 await self._harvest()
                 for _ in range(workers):
                     await self._files.put(None)
         except BaseExceptionGroup as failed:
             # The first failure cancelled the rest; raise it as itself, not wrapped in a group.
             raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to its members
+        finally:
+            await self._sink.close()
         return self.report
 
-    def _claim_folder(self) -> None:
-        """Tie the folder to one account, so a rerun never mixes two accounts' items."""
-        source = {"base_url": str(self._client.base_url), "client_id": self._client.client_id}
-        path = self._out / STATE_DIR / SOURCE_FILE
-        if path.exists():
-            found = json.loads(path.read_text())
-            if found != source:
-                raise ConfigurationError(
-                    f"{self._out} holds a harvest of {found.get('base_url')} (client "
-                    f"{found.get('client_id')}); harvest {source['base_url']} into another folder"
-                )
-        else:
-            path.write_text(json.dumps(source))
-
     async def _harvest(self) -> None:
-        """Open every output, resume each listing where it stopped, and write pages as the
-        walk delivers them: one writer, so a page is on disk before its state says so."""
-        with contextlib.ExitStack() as stack:
-            outputs: dict[str, tuple[BinaryIO, ResumeState]] = {}
-            listings: dict[str, AsyncPaginator[Any]] = {}
-            for name in self._names:
-                state = load_state(self._out, name) or ResumeState()
-                jsonl = stack.enter_context(self._open_output(name, state))
-                if name == "assets" and self._download:
-                    await self._queue_files(_read_items(jsonl, state.bytes))
-                progress = self.report.resources[name]
-                progress.items, progress.pages = state.items, state.pages
-                progress.resumed, progress.done = state.pages > 0, state.done
-                outputs[name] = (jsonl, state)
-                if not state.done:
-                    listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
-                    if state.next_token is not None:
-                        listing = listing.resume_from(state.next_token)
-                    # Items are archived as sent: decoding them would only let one the
-                    # models cannot read stop the harvest at its page on every run.
-                    listings[name] = listing.undecoded()
-            self._notify()
-            async with walk(listings) as pages:
-                async for name, page in pages:
-                    jsonl, state = outputs[name]
-                    outputs[name] = (jsonl, await self._write(name, jsonl, state, page))
+        """Ask the sink where each resource stands, resume each listing from there, and hand
+        the sink pages as the walk delivers them: one writer, so pages are stored in order."""
+        listings: dict[str, AsyncPaginator[Any]] = {}
+        for name in self._names:
+            checkpoint = await self._sink.start(name)
+            if name == "assets" and self._folder is not None:
+                async for item in self._sink.stored(name):
+                    await self._queue_file(item)
+            progress = self.report.resources[name]
+            progress.items, progress.pages = checkpoint.items, checkpoint.pages
+            progress.resumed, progress.done = checkpoint.pages > 0, checkpoint.done
+            self._checkpoints[name] = checkpoint
+            if not checkpoint.done:
+                listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
+                if checkpoint.next_token is not None:
+                    listing = listing.resume_from(checkpoint.next_token)
+                # Items are archived as sent: decoding them would only let one the
+                # models cannot read stop the harvest at its page on every run.
+                listings[name] = listing.undecoded()
+        self._notify()
+        async with walk(listings) as pages:
+            async for name, page in pages:
+                await self._write(name, page)
 
-    def _open_output(self, name: str, state: ResumeState) -> BinaryIO:
-        """The resource's JSONL file, cut back to what its state records as whole."""
-        path = self._out / f"{name}.jsonl"
-        jsonl = path.open("a+b")
-        if jsonl.seek(0, os.SEEK_END) < state.bytes:
-            jsonl.close()
-            raise ConfigurationError(
-                f"{path} is shorter than its harvest state says; delete both "
-                f"{path.name} and {STATE_DIR}/{name}.json to harvest {name} again"
-            )
-        jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
-        return jsonl
-
-    async def _write(
-        self, name: str, jsonl: BinaryIO, state: ResumeState, page: Page[Any]
-    ) -> ResumeState:
-        """Append a page, make it durable, then record it: the order resume relies on."""
-        data = b"".join(_encode(item) for item in page.raw)
-        jsonl.write(data)
-        jsonl.flush()
-        os.fsync(jsonl.fileno())
-        state = ResumeState(
-            items=state.items + len(page.raw),
-            pages=state.pages + 1,
-            bytes=state.bytes + len(data),
-            next_token=page.next_token,
-            done=page.next_token is None,
-        )
-        _save_state(self._out, name, state)
-        if name == "assets" and self._download:
-            await self._queue_files(page.raw)
+    async def _write(self, name: str, page: Page[Any]) -> None:
+        """Hand a page to the sink with the checkpoint after it, then queue its files."""
+        checkpoint = _after(self._checkpoints[name], page)
+        await self._sink.write(name, page.raw, checkpoint)
+        self._checkpoints[name] = checkpoint
+        if name == "assets" and self._folder is not None:
+            for item in page.raw:
+                await self._queue_file(item)
         progress = self.report.resources[name]
-        progress.items, progress.pages, progress.done = state.items, state.pages, state.done
+        progress.items, progress.pages = checkpoint.items, checkpoint.pages
+        progress.done = checkpoint.done
         progress.total, progress.last_page = page.total, page.last_page
         self._notify()
-        return state
 
-    async def _queue_files(self, items: Iterable[Mapping[str, Any]]) -> None:
-        for item in items:
-            if item.get("url"):
-                self.report.downloads.queued += 1
-                await self._files.put(item)
+    async def _queue_file(self, item: Mapping[str, Any]) -> None:
+        if item.get("url"):
+            self.report.downloads.queued += 1
+            await self._files.put(item)
 
-    async def _download_worker(self) -> None:
+    async def _download_worker(self, folder: Path) -> None:
         downloads = self.report.downloads
         while (asset := await self._files.get()) is not None:
-            target = self._out / FILES_DIR / file_name(asset)
+            target = folder / file_name(asset)
             if target.exists():
                 downloads.skipped += 1
             else:
@@ -304,12 +245,3 @@ class Harvester:
     def _notify(self) -> None:
         if self._on_progress is not None:
             self._on_progress(self.report)
-
-
-def _read_items(jsonl: BinaryIO, length: int) -> Iterator[Mapping[str, Any]]:
-    """The items in the first `length` bytes of a JSONL file, one line at a time."""
-    jsonl.seek(0)
-    while jsonl.tell() < length and (line := jsonl.readline()):
-        if line.strip():
-            yield json.loads(line)
-    jsonl.seek(0, os.SEEK_END)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Sequence
@@ -20,6 +21,9 @@ from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
 from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._sink import HarvestSink
+from ._sink_jsonl import JSONLinesSink
+from ._sink_sqlite import SQLiteSink
 
 if TYPE_CHECKING:  # the sandbox (aiohttp.web) and rich load only for the commands using them
     from .sandbox import Sandbox
@@ -39,6 +43,16 @@ EXIT_INTERRUPTED: Final = 130
 # in time so a full harvest shows the gate at work and still ends in seconds.
 DEMO_WINDOW_SECONDS: Final = 6.0
 DEMO_SIZES: Final = {"assets": 3000, "templates": 400, "folders": 24, "asset_tags": 60}
+SQLITE_SUFFIXES: Final = (".db", ".sqlite", ".sqlite3")
+FORMATS: Final = ("jsonl", "sqlite")
+
+
+def output_sink(out: Path, output_format: str | None) -> HarvestSink:
+    """The sink `--out` and `--format` name: SQLite for `sqlite` or, without a format, for a
+    .db/.sqlite/.sqlite3 file; otherwise a folder of JSON Lines files."""
+    if output_format is None:
+        output_format = "sqlite" if out.suffix.lower() in SQLITE_SUFFIXES else "jsonl"
+    return SQLiteSink(out) if output_format == "sqlite" else JSONLinesSink(out)
 
 
 def _parse_rate(text: str) -> tuple[int | None, float]:
@@ -106,7 +120,7 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
         with HarvestDisplay(console, client) as display:
             harvester = Harvester(
                 client,
-                out,
+                output_sink(out, args.format),
                 resources=args.resources,
                 download=args.download,
                 download_concurrency=args.concurrency,
@@ -133,6 +147,8 @@ async def _run_demo(args: argparse.Namespace) -> int:
     from .sandbox import Sandbox
 
     out = Path(args.out or tempfile.mkdtemp(prefix="cliquify-demo-"))
+    if args.out is None and args.format == "sqlite":
+        out /= "demo.db"
     async with Sandbox(
         rate_limit=60, rate_window=DEMO_WINDOW_SECONDS, latency=0.05, **DEMO_SIZES
     ) as sandbox:
@@ -253,7 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
             default=list(RESOURCES),
             help=f"comma-separated subset of {','.join(RESOURCES)} (default: all)",
         )
-        sub.add_argument("--download", action="store_true", help="also download asset files")
+        sub.add_argument(
+            "--format",
+            choices=FORMATS,
+            help="jsonl: a folder of .jsonl files; sqlite: one database (default: sqlite for "
+            f"an --out ending in {'/'.join(SQLITE_SUFFIXES)}, else jsonl)",
+        )
+        sub.add_argument(
+            "--download",
+            action="store_true",
+            help="also download asset files (into files/ of the folder, or <stem>_files/ "
+            "beside the database)",
+        )
         sub.add_argument(
             "--concurrency",
             type=_positive,
@@ -262,12 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     demo = commands.add_parser("demo", help="harvest the built-in sandbox: no credentials needed")
-    demo.add_argument("--out", help="output folder (default: a new temporary folder)")
+    demo.add_argument(
+        "--out", help="output folder or database file (default: in a new temporary folder)"
+    )
     harvest_options(demo)
     demo.set_defaults(run=_run_demo)
 
-    harvester = commands.add_parser("harvest", help="export every resource to JSON Lines")
-    harvester.add_argument("--out", required=True, help="output folder; rerun to resume")
+    harvester = commands.add_parser(
+        "harvest", help="export every resource to JSON Lines or an SQLite database"
+    )
+    harvester.add_argument(
+        "--out",
+        required=True,
+        help="output folder, or database file (.db, .sqlite, .sqlite3); rerun to resume or "
+        "to update a database",
+    )
     harvester.add_argument(
         "--sandbox", action="store_true", help="harvest a fresh built-in sandbox instead"
     )
@@ -321,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
         print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
         return code
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         print(f"cliquify-async: {exc}", file=sys.stderr)
         return 1
 

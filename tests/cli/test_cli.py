@@ -6,15 +6,20 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from cliquify_async import JSONLinesSink, SQLiteSink
+from cliquify_async.cli import output_sink
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import SandboxFactory
+from tests.integration.test_harvest_sqlite import assert_tables, read_rows, read_state
 
 RESOURCE_PATHS = {
     "templates": "/api/templates",
@@ -83,14 +88,22 @@ async def test_a_full_harvest_writes_exactly_the_dataset(
     assert sandbox.stats.token_requests == 1
 
 
-async def wait_for_pages(out: Path, name: str, pages: int, limit: float = 30) -> None:
-    state = out / ".harvest" / f"{name}.json"
+async def wait_until(ready: Callable[[], bool], what: str, limit: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + limit
     while asyncio.get_running_loop().time() < deadline:
-        if state.exists() and json.loads(state.read_text())["pages"] >= pages:
+        if ready():
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{name} never reached {pages} pages")
+    raise AssertionError(what)
+
+
+async def wait_for_pages(out: Path, name: str, pages: int, limit: float = 30) -> None:
+    state = out / ".harvest" / f"{name}.json"
+    await wait_until(
+        lambda: state.exists() and json.loads(state.read_text())["pages"] >= pages,
+        f"{name} never reached {pages} pages",
+        limit,
+    )
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["crash", "ctrl-c"])
@@ -140,6 +153,78 @@ async def test_a_torn_last_page_is_cut_off_on_resume(
 
     assert code == 0, err
     assert_exact_dataset(tmp_path, sandbox, ["assets"])
+
+
+def committed_pages(db: Path, name: str) -> int:
+    """Pages of `name` a harvest has committed to `db` so far (0 before the tables exist)."""
+    try:
+        state = read_state(db, name)
+    except sqlite3.OperationalError:  # no file or no tables yet, or the first commit under way
+        return 0
+    return 0 if state is None else int(state["pages"])
+
+
+async def test_a_killed_sqlite_harvest_resumes_then_updates_row_by_row(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=600, latency=0.02)
+    db = tmp_path / "export.db"
+    args = ("harvest", "--out", str(db), "--resources", "assets,folders")
+    args += ("--requests-per-minute", "1200")
+    names = ["assets", "folders"]
+
+    def served() -> dict[str, list[Any]]:
+        return {name: sandbox.items(RESOURCE_PATHS[name]) for name in names}
+
+    process = await start(*args, env=environment(sandbox))
+    await wait_until(lambda: committed_pages(db, "assets") >= 2, "assets never reached 2 pages")
+    process.kill()
+    await process.communicate()
+    killed = read_state(db, "assets")
+    assert killed is not None and killed["run_finished"] is None
+    assert len(read_rows(db, "assets")) == killed["items"] < 600  # whole pages, as recorded
+
+    code, out, err = await run(*args, env=environment(sandbox))
+
+    assert code == 0, err
+    assert f"Output: {db}" in " ".join(out.split())
+    first = assert_tables(db, served())
+    state = read_state(db, "assets")
+    assert state is not None and state["run_finished"] is not None
+    # One run across the kill, each page stored once: it went on from the recorded page.
+    assert (state["run_started"], state["items"]) == (killed["run_started"], 600)
+    assert {row["first_seen"] for row in first["assets"].values()} == {killed["run_started"]}
+
+    # The account changes, and the same command brings the database up to date.
+    assets = sandbox.dataset["assets"]
+    assets[0] = dict(assets[0], name="renamed.png")
+    removed = assets.pop(300)
+    assets.append(dict(assets[1], id=5000, name="added.png"))
+    code, _, err = await run(*args, env=environment(sandbox))
+
+    assert code == 0, err
+    rows = assert_tables(db, served(), {"assets": {removed["id"]}})["assets"]
+    state = read_state(db, "assets")
+    assert state is not None and state["run_started"] > killed["run_started"]
+    assert rows[removed["id"]]["deleted_at"] == state["run_started"]
+    assert rows[5000]["first_seen"] == state["run_started"]
+    assert rows[1]["name"] == "renamed.png" and rows[1]["first_seen"] == killed["run_started"]
+
+
+@pytest.mark.parametrize(
+    ("out", "output_format", "kind"),
+    [
+        ("export", None, JSONLinesSink),
+        ("export.db", None, SQLiteSink),
+        ("export.SQLite3", None, SQLiteSink),
+        ("export", "sqlite", SQLiteSink),
+        ("export.db", "jsonl", JSONLinesSink),
+    ],
+)
+def test_the_output_is_sqlite_for_a_database_suffix_unless_a_format_is_named(
+    out: str, output_format: str | None, kind: type
+) -> None:
+    assert isinstance(output_sink(Path(out), output_format), kind)
 
 
 async def test_downloads_are_byte_identical_and_never_carry_the_token(

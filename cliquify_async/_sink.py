@@ -1,0 +1,73 @@
+"""HarvestSink: where a harvest stores its pages and the checkpoint that records them.
+
+The harvest owns the listings; a sink owns the output and its resume state, because only the
+sink can make a page and the checkpoint after it durable together. The built-ins are
+JSONLinesSink (a folder of `.jsonl` files) and SQLiteSink (one database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from attrs import frozen
+
+
+@frozen(kw_only=True)
+class Checkpoint:
+    """How far one resource's listing has got: what is stored and where the listing goes on.
+
+    `next_token` is the page token to continue from (None before the first page, or once
+    `done`); `done` means the listing has ended and nothing is left to request.
+    """
+
+    items: int = 0
+    pages: int = 0
+    next_token: str | None = None
+    done: bool = False
+
+
+class HarvestSink(Protocol):
+    """What `Harvester` writes to: open it, ask each resource where it stands, hand it pages.
+
+    A sink must store each page together with the checkpoint after it, so that a crash at any
+    moment leaves either both or neither; that is what lets a rerun write every item once.
+    The harvest calls `open` once, then `start` and `stored` per resource, then `write` for
+    every page in listing order (one call at a time), and `close` when it ends, even by an
+    error, if `open` succeeded.
+    """
+
+    @property
+    def files(self) -> Path | None:
+        """The folder for downloaded asset files, or None if this sink keeps no files."""
+        ...
+
+    async def open(self, *, base_url: str, client_id: str) -> None:
+        """Prepare the output, and refuse (ConfigurationError) one that holds a harvest of
+        another account: `base_url` and `client_id` name the account (never the secret)."""
+        ...
+
+    async def start(self, name: str) -> Checkpoint:
+        """Where the listing of resource `name` goes on; a `done` checkpoint skips it."""
+        ...
+
+    def stored(self, name: str) -> AsyncIterator[Any]:
+        """The items of `name` this run already stored and will not list again (their files
+        are queued again, so a download cut short completes); only asked with downloads."""
+        ...
+
+    async def write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> None:
+        """Store one page of `name` (its items exactly as the server sent them) together
+        with `checkpoint`, the state after it, durably."""
+        ...
+
+    async def close(self) -> None:
+        """Release what `open` acquired."""
+        ...
+
+
+def dump_item(item: Any) -> str:
+    """One item as compact JSON, non-ASCII kept as it is: how every sink stores an item."""
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
