@@ -101,13 +101,16 @@ def check_resources(names: Iterable[str]) -> list[str]:
     return names
 
 
-def _after(checkpoint: Checkpoint, page: Page[Any]) -> Checkpoint:
-    """Where a listing stands once `page` is stored."""
+def _after(checkpoint: Checkpoint, page: Page[Any], *, largest: bool) -> Checkpoint:
+    """Where a listing stands once `page` is stored; with `largest` (per_page="max"), the
+    page size the server reported is kept for later runs."""
+    reported = page.per_page if largest else None
     return Checkpoint(
         items=checkpoint.items + len(page.raw),
         pages=checkpoint.pages + 1,
         next_token=page.next_token,
         done=page.next_token is None,
+        page_size=reported or checkpoint.page_size,
     )
 
 
@@ -197,7 +200,11 @@ class Harvester:
             progress.resumed, progress.done = checkpoint.pages > 0, checkpoint.done
             self._checkpoints[name] = checkpoint
             if not checkpoint.done:
-                listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
+                # An earlier run learned the largest page: ask for it, no probe.
+                per_page = self._per_page
+                if per_page == MAX and checkpoint.page_size is not None:
+                    per_page = checkpoint.page_size
+                listing = self._client.paginate(RESOURCES[name], per_page=per_page)
                 if checkpoint.next_token is not None:
                     listing = listing.resume_from(checkpoint.next_token)
                 # Items are archived as sent: decoding them would only let one the
@@ -210,7 +217,7 @@ class Harvester:
 
     async def _write(self, name: str, page: Page[Any]) -> None:
         """Hand a page to the sink with the checkpoint after it, then queue its files."""
-        checkpoint = _after(self._checkpoints[name], page)
+        checkpoint = _after(self._checkpoints[name], page, largest=self._per_page == MAX)
         await self._sink.write(name, page.raw, checkpoint)
         self._checkpoints[name] = checkpoint
         if name == "assets" and self._folder is not None:

@@ -20,13 +20,15 @@ class Checkpoint:
     """How far one resource's listing has got: what is stored and where the listing goes on.
 
     `next_token` is the page token to continue from (None before the first page, or once
-    `done`); `done` means the listing has ended and nothing is left to request.
+    `done`); `done` means the listing has ended and nothing is left to request. `page_size`
+    is the largest page the server honoured for it, so a later run asks for that at once.
     """
 
     items: int = 0
     pages: int = 0
     next_token: str | None = None
     done: bool = False
+    page_size: int | None = None
 
 
 class HarvestSink(Protocol):

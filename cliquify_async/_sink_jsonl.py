@@ -35,6 +35,7 @@ class ResumeState:
     bytes: int = 0
     next_token: str | None = None
     done: bool = False
+    page_size: int | None = None
 
 
 def _state_path(out: Path, name: str) -> Path:
@@ -113,7 +114,11 @@ class JSONLinesSink:
         jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
         self._outputs[name] = (jsonl, state)
         return Checkpoint(
-            items=state.items, pages=state.pages, next_token=state.next_token, done=state.done
+            items=state.items,
+            pages=state.pages,
+            next_token=state.next_token,
+            done=state.done,
+            page_size=state.page_size,
         )
 
     async def stored(self, name: str) -> AsyncIterator[Any]:
@@ -135,6 +140,7 @@ class JSONLinesSink:
             bytes=state.bytes + len(data),
             next_token=checkpoint.next_token,
             done=checkpoint.done,
+            page_size=checkpoint.page_size,
         )
         _save_state(self._out, name, state)
         self._outputs[name] = (jsonl, state)

@@ -169,7 +169,7 @@ TABLES: Final[Mapping[str, TableSQL]] = {name: TableSQL.of(name) for name in COL
 _CREATE_BOOKKEEPING: Final = (
     'CREATE TABLE "_harvest_state" ("resource" TEXT NOT NULL PRIMARY KEY, '
     '"run_started" TEXT NOT NULL, "run_finished" TEXT, "pages" INTEGER NOT NULL, '
-    '"items" INTEGER NOT NULL, "next_token" TEXT)',
+    '"items" INTEGER NOT NULL, "next_token" TEXT, "page_size" INTEGER)',
     'CREATE TABLE "_harvest_source" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT NOT NULL)',
 )
 
@@ -340,7 +340,8 @@ class SQLiteSink:
         row = (
             self._db()
             .execute(
-                'SELECT "run_started", "run_finished", "pages", "items", "next_token" '
+                'SELECT "run_started", "run_finished", "pages", "items", "next_token", '
+                '"page_size" '
                 'FROM "_harvest_state" WHERE "resource" = ?',
                 (name,),
             )
@@ -348,12 +349,12 @@ class SQLiteSink:
         )
         if row is not None and row[1] is None:  # interrupted: the same run goes on
             self._runs[name] = row[0]
-            return Checkpoint(items=row[3], pages=row[2], next_token=row[4])
+            return Checkpoint(items=row[3], pages=row[2], next_token=row[4], page_size=row[5])
         started = self._opened
         if row is not None:  # later than the last run even if the clock went back
             started = max(started, datetime.fromisoformat(row[0]) + timedelta(microseconds=1))
         self._runs[name] = timestamp(started)
-        return Checkpoint()
+        return Checkpoint(page_size=None if row is None else row[5])  # a new run, as large
 
     def _stored(self, name: str, after: int) -> list[tuple[int, str]]:
         return (
@@ -380,8 +381,16 @@ class SQLiteSink:
                 connection.execute(TABLES[name].sweep, (run, run))
                 finished = timestamp(self._clock())
             connection.execute(
-                'INSERT OR REPLACE INTO "_harvest_state" VALUES (?, ?, ?, ?, ?, ?)',
-                (name, run, finished, checkpoint.pages, checkpoint.items, checkpoint.next_token),
+                'INSERT OR REPLACE INTO "_harvest_state" VALUES (?, ?, ?, ?, ?, ?, ?)',
+                (
+                    name,
+                    run,
+                    finished,
+                    checkpoint.pages,
+                    checkpoint.items,
+                    checkpoint.next_token,
+                    checkpoint.page_size,
+                ),
             )
 
     def _close(self) -> None:

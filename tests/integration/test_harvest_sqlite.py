@@ -247,6 +247,7 @@ async def test_an_interrupted_run_resumes_and_still_marks_deletions(
         "pages": 3,
         "items": 30,
         "next_token": "/api/assets?per_page=10&page=4",
+        "page_size": None,  # an explicit per_page: nothing learned
     }
     assert sum(row["last_seen"] == run for row in read_rows(db, "assets").values()) == 30
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cliquify_async import CliquifyClient, Harvester
+from cliquify_async import CliquifyClient, Harvester, SQLiteSink
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 
@@ -95,3 +95,21 @@ async def test_the_harvest_asks_for_the_largest_pages(
 
     assert report.resources["assets"].items == ASSETS
     assert asset_requests(sandbox) == ["1000", "500", "500", "500"]
+
+
+async def test_a_later_harvest_asks_for_the_size_its_resume_state_learned(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
+    )
+    database = tmp_path / "export.db"
+    await Harvester(make_client(sandbox), SQLiteSink(database), resources=["assets"]).run()
+    first = len(asset_requests(sandbox))
+
+    # A new client knows nothing; the database's state remembers the 500 the 422 named.
+    report = await Harvester(make_client(sandbox), SQLiteSink(database), resources=["assets"]).run()
+
+    assert report.resources["assets"].items == ASSETS
+    assert asset_requests(sandbox)[first:] == ["500", "500", "500"]
+    assert sandbox.stats.count("/api/assets", status=422) == 1  # the first harvest's probe
