@@ -83,9 +83,9 @@ def docs(session: nox.Session) -> None:
     wanted = [f"cliquify_async.{n}" for n in exported("cliquify_async/__init__.py")]
     wanted = [name for name in wanted if name.rpartition(".")[2] not in errors]
     wanted += [f"cliquify_async.errors.{n}" for n in errors]
-    for package in ("sandbox", "redis"):
-        names = exported(f"cliquify_async/{package}/__init__.py")
-        wanted += [f"cliquify_async.{package}.{n}" for n in names]
+    for module in ("sandbox/__init__", "redis/__init__", "pytest_plugin"):
+        names = exported(f"cliquify_async/{module}.py")
+        wanted += [f"cliquify_async.{module.removesuffix('/__init__')}.{n}" for n in names]
     missing = [name for name in wanted if name not in ids]
     if missing:
         session.error(f"docs/reference.md does not list {', '.join(missing)}")
