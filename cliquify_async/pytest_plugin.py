@@ -27,7 +27,7 @@ import pytest
 
 from ._client import CliquifyClient
 from ._retry import RetryPolicy
-from .sandbox import Fault, FaultPlan, Sandbox, SandboxConfig
+from .sandbox import Fault, Sandbox, SandboxConfig
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -50,52 +50,16 @@ _HAS_PYTEST_ASYNCIO: Final = importlib.util.find_spec("pytest_asyncio") is not N
 # --- the sandbox on a thread of its own ---------------------------------------------------------
 
 
-class _LockedFaultPlan(FaultPlan):
-    """A FaultPlan the test's thread can change while the server's thread consumes it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.RLock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return super().__len__()
-
-    def add(self, fault: Fault, *, path: str | None = None, times: int = 1) -> None:
-        with self._lock:
-            super().add(fault, path=path, times=times)
-
-    def chaos(
-        self,
-        faults: Sequence[Fault],
-        *,
-        probability: float,
-        path: str | None = None,
-        seed: int = 0,
-    ) -> None:
-        with self._lock:
-            super().chaos(faults, probability=probability, path=path, seed=seed)
-
-    def clear(self) -> None:
-        with self._lock:
-            super().clear()
-
-    def take(self, path: str) -> Fault | None:
-        with self._lock:
-            return super().take(path)
-
-
 class _ThreadedSandbox(Sandbox):
     """A Sandbox whose server runs on another thread's loop; what a test calls is safe there.
 
-    Faults are locked; token changes and close() run on the server's loop. Stats are appended by
-    the server before it answers (or hangs up), so a finished request's record is always there;
-    change `dataset` between requests, not while a response is being built.
+    Faults are locked (FaultPlan is); token changes and close() run on the server's loop. Stats
+    are appended by the server before it answers (or hangs up), so a finished request's record
+    is always there; change `dataset` between requests, not while a response is being built.
     """
 
     def __init__(self, config: SandboxConfig | None = None, /, **options: Any) -> None:
         super().__init__(config, **options)
-        self.faults = _LockedFaultPlan()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def revoke_all_tokens(self) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import enum
 import json
 import random
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
@@ -147,24 +148,31 @@ class _Chaos:
 
 class FaultPlan:
     """Faults queued for the next matching requests, consumed first in, first out, and an
-    optional chaos mode that faults a random share of the requests the queue leaves alone."""
+    optional chaos mode that faults a random share of the requests the queue leaves alone.
+
+    Locked, so a test on one thread can plan faults while the server on another takes them
+    (the pytest plugin serves the sandbox from a thread of its own).
+    """
 
     def __init__(self) -> None:
         self._queue: list[_Planned] = []
         self._chaos: _Chaos | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<FaultPlan pending={len(self)}>"
 
     def __len__(self) -> int:
         """How many requests will still be faulted."""
-        return sum(planned.remaining for planned in self._queue)
+        with self._lock:
+            return sum(planned.remaining for planned in self._queue)
 
     def add(self, fault: Fault, *, path: str | None = None, times: int = 1) -> None:
         """Apply ``fault`` to the next ``times`` requests whose path starts with ``path``."""
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times}")
-        self._queue.append(_Planned(fault, path, times))
+        with self._lock:
+            self._queue.append(_Planned(fault, path, times))
 
     def chaos(
         self,
@@ -180,29 +188,33 @@ class FaultPlan:
             raise ValueError(f"probability must be between 0 and 1, got {probability}")
         if probability and not faults:
             raise ValueError("chaos needs at least one fault")
-        self._chaos = (
+        chaos = (
             _Chaos(tuple(faults), probability, path, random.Random(seed)) if probability else None
         )
+        with self._lock:
+            self._chaos = chaos
 
     def clear(self) -> None:
         """Forget queued faults and stop chaos."""
-        self._queue.clear()
-        self._chaos = None
+        with self._lock:
+            self._queue.clear()
+            self._chaos = None
 
     def take(self, path: str) -> Fault | None:
         """The fault for a request to ``path``, consuming one use of it, if any is planned."""
-        for planned in self._queue:
-            if planned.path is None or path.startswith(planned.path):
-                planned.remaining -= 1
-                if not planned.remaining:
-                    self._queue.remove(planned)
-                return planned.fault
-        chaos = self._chaos
-        if chaos is None or (chaos.path is not None and not path.startswith(chaos.path)):
+        with self._lock:
+            for planned in self._queue:
+                if planned.path is None or path.startswith(planned.path):
+                    planned.remaining -= 1
+                    if not planned.remaining:
+                        self._queue.remove(planned)
+                    return planned.fault
+            chaos = self._chaos
+            if chaos is None or (chaos.path is not None and not path.startswith(chaos.path)):
+                return None
+            if chaos.rng.random() < chaos.probability:
+                return chaos.rng.choice(chaos.faults)
             return None
-        if chaos.rng.random() < chaos.probability:
-            return chaos.rng.choice(chaos.faults)
-        return None
 
 
 async def perform(fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
