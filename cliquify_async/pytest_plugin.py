@@ -265,6 +265,8 @@ def _client_fixture_for(request: pytest.FixtureRequest) -> str:
     """The name of the async client fixture that runs in the loop of the requesting test."""
     scope = _asyncio_loop_scope(request.node)
     if scope is not None:
+        if not _ASYNCIO_CLIENTS:
+            pytest.fail("cliquify_client needs pytest-asyncio 0.24 or newer", pytrace=False)
         return f"_cliquify_client_asyncio_{scope}"
     if "anyio_backend" in request.fixturenames:
         backend = request.getfixturevalue("anyio_backend")
@@ -298,33 +300,47 @@ def _asyncio_loop_scope(item: pytest.Item) -> str | None:
     return str(scope or "function")
 
 
-@pytest.fixture
-async def _cliquify_client_anyio(
-    request: pytest.FixtureRequest, cliquify_sandbox: Sandbox
-) -> AsyncIterator[CliquifyClient]:
-    """cliquify_client as anyio runs it."""
-    async with sandbox_client(cliquify_sandbox, **request.node.stash[_CLIENT_OPTIONS]) as client:
-        yield client
+def _client_in_test_loop() -> Callable[..., AsyncIterator[CliquifyClient]]:
+    """cliquify_client's body, opened in the loop of whichever runner calls it (a new function
+    each time, since each runner's fixture decorator takes one of its own)."""
+
+    async def client(
+        request: pytest.FixtureRequest, cliquify_sandbox: Sandbox
+    ) -> AsyncIterator[CliquifyClient]:
+        options = request.node.stash[_CLIENT_OPTIONS]
+        async with sandbox_client(cliquify_sandbox, **options) as opened:
+            yield opened
+
+    return client
+
+
+_cliquify_client_anyio = pytest.fixture(_client_in_test_loop())
+"""cliquify_client as anyio runs it."""
 
 
 def _asyncio_client_fixture(loop_scope: Scope) -> Any:
     """cliquify_client as pytest-asyncio runs it in its loop of `loop_scope`."""
     import pytest_asyncio
 
-    async def fixture(
-        request: pytest.FixtureRequest, cliquify_sandbox: Sandbox
-    ) -> AsyncIterator[CliquifyClient]:
-        options = request.node.stash[_CLIENT_OPTIONS]
-        async with sandbox_client(cliquify_sandbox, **options) as client:
-            yield client
-
-    return pytest_asyncio.fixture(fixture, loop_scope=loop_scope)
+    return pytest_asyncio.fixture(_client_in_test_loop(), loop_scope=loop_scope)
 
 
-# One per loop scope, as pytest-asyncio runs a fixture in the loop its decorator names.
-if _HAS_PYTEST_ASYNCIO:
-    for _scope in _SCOPES:
-        globals()[f"_cliquify_client_asyncio_{_scope}"] = _asyncio_client_fixture(_scope)
+def _define_asyncio_client_fixtures() -> bool:
+    """One client fixture per loop scope, as pytest-asyncio runs a fixture in the loop its
+    decorator names; False (and none) without pytest-asyncio, or with one older than 0.24,
+    which has no loop_scope: the plugin must never stop pytest from starting."""
+    if not _HAS_PYTEST_ASYNCIO:
+        return False
+    try:
+        fixtures = {scope: _asyncio_client_fixture(scope) for scope in _SCOPES}
+    except TypeError:  # pytest-asyncio < 0.24: fixture() passes loop_scope on to pytest
+        return False
+    for scope, fixture in fixtures.items():
+        globals()[f"_cliquify_client_asyncio_{scope}"] = fixture
+    return True
+
+
+_ASYNCIO_CLIENTS: Final = _define_asyncio_client_fixtures()
 
 
 def pytest_configure(config: pytest.Config) -> None:

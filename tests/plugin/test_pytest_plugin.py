@@ -362,10 +362,42 @@ def test_importing_the_package_does_not_import_pytest(pytester: pytest.Pytester)
     assert result.stdout.lines == ["False"]
 
 
+# pytest-asyncio before 0.24 passes what fixture() gets on to pytest, which knows no loop_scope.
+OLD_PYTEST_ASYNCIO = """
+import pytest
+
+
+def fixture(fixture_function=None, **kwargs):
+    if fixture_function is None:
+        return lambda function: pytest.fixture(function, **kwargs)
+    return pytest.fixture(fixture_function, **kwargs)
+
+
+def is_async_test(item):
+    return False
+"""
+
+
+def test_an_old_pytest_asyncio_never_stops_pytest_from_starting(pytester: pytest.Pytester) -> None:
+    # The entry point loads the plugin into every pytest run where the package is installed,
+    # the user's unrelated projects included.
+    pytester.mkpydir("pytest_asyncio").joinpath("__init__.py").write_text(OLD_PYTEST_ASYNCIO)
+    pytester.makepyfile(
+        "def test_served(cliquify_sandbox):\n"
+        "    assert cliquify_sandbox.url.startswith('http://127.0.0.1:')\n"
+    )
+
+    result = run_inner(pytester, "-p", "no:asyncio")  # the real one, loaded by its entry point
+
+    result.assert_outcomes(passed=1)
+
+
 # --- the sandbox on its own thread ----------------------------------------------------------------
 
 
 async def test_faults_added_from_another_thread_are_each_used_once() -> None:
+    # End to end, as a test uses it; that the plan's lock holds other threads back is tested
+    # deterministically in tests/sandbox/test_faults.py (the GIL hides most races here).
     with threaded_sandbox(rate_limit=None) as sandbox:
         added = threading.Event()
 

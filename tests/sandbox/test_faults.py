@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -220,3 +221,29 @@ def test_chaos_is_deterministic_for_a_seed() -> None:
 def test_chaos_rejects_a_bad_probability() -> None:
     with pytest.raises(ValueError, match="probability"):
         FaultPlan().chaos([Fault.status(503)], probability=1.5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda plan: plan.take("/api/assets"),
+        lambda plan: plan.add(Fault.status(503)),
+        lambda plan: plan.clear(),
+        lambda plan: len(plan),
+    ],
+    ids=["take", "add", "clear", "len"],
+)
+def test_a_plan_being_changed_on_one_thread_holds_the_others_back(
+    call: Callable[[FaultPlan], object],
+) -> None:
+    # The plugin's sandbox serves on its own thread while the test plans faults on another;
+    # take() reads, decrements and removes, which must not interleave with another change.
+    plan = FaultPlan()
+    plan.add(Fault.status(503), path="/api/assets")
+    worker = threading.Thread(target=call, args=(plan,))
+    with plan._lock:  # another thread in the middle of a change
+        worker.start()
+        worker.join(0.2)
+        assert worker.is_alive()  # waiting for the lock, not done
+    worker.join(5)
+    assert not worker.is_alive()
