@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import importlib.util
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -122,8 +123,11 @@ def threaded_sandbox(config: SandboxConfig | None = None, /, **options: Any) -> 
     thread.start()
     try:
         stop = ready.result(_START_TIMEOUT)
-    except BaseException:
-        thread.join(_STOP_TIMEOUT)
+    except BaseException as exc:
+        # Not started in time (or interrupted): it serves nobody, so it stops once it starts.
+        ready.add_done_callback(functools.partial(_stop_when_ready, sandbox))
+        if isinstance(exc, TimeoutError) and not ready.done():
+            raise TimeoutError(f"the sandbox did not start within {_START_TIMEOUT} s") from None
         raise
     loop = sandbox._loop
     assert loop is not None  # set by the thread before it reported ready
@@ -134,6 +138,16 @@ def threaded_sandbox(config: SandboxConfig | None = None, /, **options: Any) -> 
             loop.call_soon_threadsafe(stop.set)
         thread.join(_STOP_TIMEOUT)
     finished.result(0)  # what went wrong while serving or closing, if the test went well
+
+
+def _stop_when_ready(
+    sandbox: _ThreadedSandbox, ready: concurrent.futures.Future[asyncio.Event]
+) -> None:
+    """Stop a server that became ready after its caller gave up on it."""
+    loop = sandbox._loop
+    if loop is not None and not ready.cancelled() and ready.exception() is None:
+        with contextlib.suppress(RuntimeError):  # that loop has ended: nothing is served
+            loop.call_soon_threadsafe(ready.result().set)
 
 
 def _serve(

@@ -16,12 +16,13 @@ import importlib.util
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from cliquify_async import APIConnectionError, CliquifyClient
+from cliquify_async import APIConnectionError, CliquifyClient, pytest_plugin
 from cliquify_async.pytest_plugin import sandbox_client, threaded_sandbox
 from cliquify_async.sandbox import Fault
 
@@ -465,3 +466,16 @@ async def test_sandbox_client_defaults_to_fast_settings() -> None:
             sandbox.faults.add(Fault.status(503), times=2)
             await client.folders.list().collect()
             assert client.stats.retries == 2
+
+
+def test_a_sandbox_too_slow_to_start_stops_once_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pytest_plugin, "_START_TIMEOUT", 0.001)  # its data takes longer
+
+    with pytest.raises(TimeoutError, match="did not start within"), threaded_sandbox(assets=5000):
+        pass
+
+    for _ in range(500):  # it starts in the background, then stops by itself
+        if not [t for t in threading.enumerate() if t.name == "cliquify-sandbox"]:
+            break
+        time.sleep(0.02)
+    assert not [t for t in threading.enumerate() if t.name == "cliquify-sandbox"]
