@@ -6,7 +6,7 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import aiohttp
 import attrs
@@ -209,6 +209,14 @@ class CliquifyClient(AsyncClosing):
             hint=self._pagination.get(endpoint.key, "auto"),
             sizing=sizing,
         )
+
+    def expect_page_size(self, endpoint: Endpoint[Any], size: int) -> None:
+        """Let `per_page="max"` listings of `endpoint` ask for `size` first instead of probing
+        with 1000: a size an earlier session learned, as a harvest's checkpoint keeps it. The
+        server's answer is still read back, and a 422 (its cap has come down) still handled."""
+        if size < 1:
+            raise ConfigurationError(f"a page size must be at least 1, got {size}")
+        self._transport.page_sizes.expect(self._transport.config.endpoint(endpoint).key, size)
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
         """Stream a file (an asset's `url`) to `path`, atomically; returns the bytes written.

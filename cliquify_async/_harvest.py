@@ -200,11 +200,9 @@ class Harvester:
             progress.resumed, progress.done = checkpoint.pages > 0, checkpoint.done
             self._checkpoints[name] = checkpoint
             if not checkpoint.done:
-                # An earlier run learned the largest page: ask for it, no probe.
-                per_page = self._per_page
-                if per_page == MAX and checkpoint.page_size is not None:
-                    per_page = checkpoint.page_size
-                listing = self._client.paginate(RESOURCES[name], per_page=per_page)
+                if checkpoint.page_size is not None:  # an earlier run's largest: asked first
+                    self._client.expect_page_size(RESOURCES[name], checkpoint.page_size)
+                listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
                 if checkpoint.next_token is not None:
                     listing = listing.resume_from(checkpoint.next_token)
                 # Items are archived as sent: decoding them would only let one the

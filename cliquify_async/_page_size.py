@@ -28,13 +28,19 @@ class PageSizes:
 
     def __init__(self) -> None:
         self._sizes: dict[str, int] = {}
+        self._expected: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<PageSizes {self._sizes}>"
 
     def size_for(self, key: str) -> int:
-        """The size to ask for: the one learned, else PROBE."""
-        return self._sizes.get(key, PROBE)
+        """The size to ask for: the one learned, else the one expected, else PROBE."""
+        return self._sizes.get(key) or self._expected.get(key, PROBE)
+
+    def expect(self, key: str, size: int) -> None:
+        """Ask for `size` first instead of PROBE (what an earlier session learned); the
+        server's answer is read back and a 422 handled as for any probe."""
+        self._expected[key] = size
 
     def known(self, key: str) -> bool:
         """True once the endpoint's size is learned."""

@@ -113,3 +113,29 @@ async def test_a_later_harvest_asks_for_the_size_its_resume_state_learned(
     assert report.resources["assets"].items == ASSETS
     assert asset_requests(sandbox)[first:] == ["500", "500", "500"]
     assert sandbox.stats.count("/api/assets", status=422) == 1  # the first harvest's probe
+
+
+async def test_a_size_the_server_no_longer_takes_is_learned_again(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    first = await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
+    )
+    database = tmp_path / "export.db"
+    await Harvester(make_client(first), SQLiteSink(database), resources=["assets"]).run()
+    await first.close()
+    # The same account at the same address, its cap since lowered to 200.
+    second = await make_sandbox(
+        rate_limit=None,
+        assets=ASSETS,
+        max_per_page=200,
+        per_page_oversize="reject",
+        port=int(first.url.rsplit(":", 1)[1]),
+        client_id=first.client_id,
+        client_secret=first.client_secret,
+    )
+
+    report = await Harvester(make_client(second), SQLiteSink(database), resources=["assets"]).run()
+
+    assert report.resources["assets"].items == ASSETS
+    assert asset_requests(second) == ["500"] + ["200"] * math.ceil(ASSETS / 200)
