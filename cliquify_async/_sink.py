@@ -8,20 +8,24 @@ JSONLinesSink (a folder of `.jsonl` files) and SQLiteSink (one database).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from attrs import frozen
+
+from .errors import ConfigurationError
 
 
 @frozen(kw_only=True)
 class Checkpoint:
     """How far one resource's listing has got: what is stored and where the listing goes on.
 
-    `next_token` is the page token to continue from (None before the first page, or once
-    `done`); `done` means the listing has ended and nothing is left to request. `page_size`
-    is the largest page the server honoured for it, so a later run asks for that at once.
+    `items` and `pages` count what the listing delivered (a sink may leave out an item it
+    cannot store, as SQLite does one without an id). `next_token` is the page token to
+    continue from (None before the first page, or once `done`); `done` means the listing has
+    ended and nothing is left to request. `page_size` is the largest page the server honoured
+    for it, which a later run asks for first.
     """
 
     items: int = 0
@@ -68,6 +72,18 @@ class HarvestSink(Protocol):
     async def close(self) -> None:
         """Release what `open` acquired."""
         ...
+
+
+def check_source(
+    found: Mapping[str, str], source: Mapping[str, str], where: str, instead: str
+) -> None:
+    """Refuse (ConfigurationError) the output `where` if the account it records, `found`, is
+    not `source`: a rerun must never mix two accounts' items. `instead` says where to go."""
+    if dict(found) != dict(source):
+        raise ConfigurationError(
+            f"{where} holds a harvest of {found.get('base_url')} (client "
+            f"{found.get('client_id')}); harvest {source['base_url']} into {instead}"
+        )
 
 
 def dump_item(item: Any) -> str:

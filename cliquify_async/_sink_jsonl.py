@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import attrs
 from attrs import frozen
 
-from ._sink import Checkpoint, dump_item
+from ._sink import Checkpoint, check_source, dump_item
 from .errors import ConfigurationError
 
 STATE_DIR = ".harvest"
@@ -27,15 +27,10 @@ FILES_DIR = "files"
 
 
 @frozen(kw_only=True)
-class ResumeState:
-    """How far one resource got: bytes of its JSONL file that are whole, and where to go on."""
+class ResumeState(Checkpoint):
+    """A resource's checkpoint, and how many bytes of its JSONL file are whole."""
 
-    items: int = 0
-    pages: int = 0
     bytes: int = 0
-    next_token: str | None = None
-    done: bool = False
-    page_size: int | None = None
 
 
 def _state_path(out: Path, name: str) -> Path:
@@ -91,12 +86,7 @@ class JSONLinesSink:
         source = {"base_url": base_url, "client_id": client_id}
         path = self._out / STATE_DIR / SOURCE_FILE
         if path.exists():
-            found = json.loads(path.read_text())
-            if found != source:
-                raise ConfigurationError(
-                    f"{self._out} holds a harvest of {found.get('base_url')} (client "
-                    f"{found.get('client_id')}); harvest {source['base_url']} into another folder"
-                )
+            check_source(json.loads(path.read_text()), source, str(self._out), "another folder")
         else:
             path.write_text(json.dumps(source))
 
@@ -113,13 +103,7 @@ class JSONLinesSink:
             )
         jsonl.truncate(state.bytes)  # drop a page that was written but never recorded
         self._outputs[name] = (jsonl, state)
-        return Checkpoint(
-            items=state.items,
-            pages=state.pages,
-            next_token=state.next_token,
-            done=state.done,
-            page_size=state.page_size,
-        )
+        return state
 
     async def stored(self, name: str) -> AsyncIterator[Any]:
         """The items already in `<name>.jsonl`, read back one line at a time."""
@@ -135,12 +119,7 @@ class JSONLinesSink:
         jsonl.flush()
         os.fsync(jsonl.fileno())
         state = ResumeState(
-            items=checkpoint.items,
-            pages=checkpoint.pages,
-            bytes=state.bytes + len(data),
-            next_token=checkpoint.next_token,
-            done=checkpoint.done,
-            page_size=checkpoint.page_size,
+            **{**attrs.asdict(checkpoint, recurse=False), "bytes": state.bytes + len(data)}
         )
         _save_state(self._out, name, state)
         self._outputs[name] = (jsonl, state)

@@ -29,7 +29,7 @@ from attrs import frozen
 
 from ._convert import parse_datetime
 from ._endpoints import BY_NAME
-from ._sink import Checkpoint, dump_item
+from ._sink import Checkpoint, check_source, dump_item
 from .errors import ConfigurationError, ResponseDecodeError
 
 logger = logging.getLogger("cliquify_async")
@@ -330,11 +330,8 @@ class SQLiteSink:
         found = dict(connection.execute('SELECT "key", "value" FROM "_harvest_source"'))
         if not found:
             connection.executemany('INSERT INTO "_harvest_source" VALUES (?, ?)', source.items())
-        elif found != source:
-            raise ConfigurationError(
-                f"{self._path} holds a harvest of {found.get('base_url')} (client "
-                f"{found.get('client_id')}); harvest {source['base_url']} into another database"
-            )
+        else:
+            check_source(found, source, str(self._path), "another database")
 
     def _start(self, name: str) -> Checkpoint:
         row = (
