@@ -97,20 +97,24 @@ async def test_the_harvest_asks_for_the_largest_pages(
     assert asset_requests(sandbox) == ["1000", "500", "500", "500"]
 
 
+async def harvest_assets(client: CliquifyClient, database: Path) -> int:
+    """Harvest the assets into a SQLite database by a new client; how many were stored."""
+    report = await Harvester(client, SQLiteSink(database), resources=["assets"]).run()
+    return report.resources["assets"].items
+
+
 async def test_a_later_harvest_asks_for_the_size_its_resume_state_learned(
     make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
 ) -> None:
     sandbox = await make_sandbox(
         rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
     )
-    database = tmp_path / "export.db"
-    await Harvester(make_client(sandbox), SQLiteSink(database), resources=["assets"]).run()
+    await harvest_assets(make_client(sandbox), tmp_path / "export.db")
     first = len(asset_requests(sandbox))
 
     # A new client knows nothing; the database's state remembers the 500 the 422 named.
-    report = await Harvester(make_client(sandbox), SQLiteSink(database), resources=["assets"]).run()
+    assert await harvest_assets(make_client(sandbox), tmp_path / "export.db") == ASSETS
 
-    assert report.resources["assets"].items == ASSETS
     assert asset_requests(sandbox)[first:] == ["500", "500", "500"]
     assert sandbox.stats.count("/api/assets", status=422) == 1  # the first harvest's probe
 
@@ -121,8 +125,7 @@ async def test_a_size_the_server_no_longer_takes_is_learned_again(
     first = await make_sandbox(
         rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
     )
-    database = tmp_path / "export.db"
-    await Harvester(make_client(first), SQLiteSink(database), resources=["assets"]).run()
+    await harvest_assets(make_client(first), tmp_path / "export.db")
     await first.close()
     # The same account at the same address, its cap since lowered to 200.
     second = await make_sandbox(
@@ -135,7 +138,6 @@ async def test_a_size_the_server_no_longer_takes_is_learned_again(
         client_secret=first.client_secret,
     )
 
-    report = await Harvester(make_client(second), SQLiteSink(database), resources=["assets"]).run()
+    assert await harvest_assets(make_client(second), tmp_path / "export.db") == ASSETS
 
-    assert report.resources["assets"].items == ASSETS
     assert asset_requests(second) == ["500"] + ["200"] * math.ceil(ASSETS / 200)
