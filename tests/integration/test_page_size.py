@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,15 +87,20 @@ async def test_every_pagination_shape_reports_the_size_used(
 async def test_the_harvest_asks_for_the_largest_pages(
     make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
 ) -> None:
-    sandbox = await make_sandbox(
-        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
-    )
+    sandbox = await rejecting_server(make_sandbox, 500)
     client = make_client(sandbox)
 
     report = await Harvester(client, str(tmp_path), resources=["assets"]).run()
 
     assert report.resources["assets"].items == ASSETS
     assert asset_requests(sandbox) == ["1000", "500", "500", "500"]
+
+
+async def rejecting_server(make_sandbox: SandboxFactory, cap: int, **options: Any) -> Sandbox:
+    """A sandbox of ASSETS assets that answers a per_page above `cap` with a 422."""
+    return await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=cap, per_page_oversize="reject", **options
+    )
 
 
 async def harvest_assets(client: CliquifyClient, database: Path) -> int:
@@ -106,9 +112,7 @@ async def harvest_assets(client: CliquifyClient, database: Path) -> int:
 async def test_a_later_harvest_asks_for_the_size_its_resume_state_learned(
     make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
 ) -> None:
-    sandbox = await make_sandbox(
-        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
-    )
+    sandbox = await rejecting_server(make_sandbox, 500)
     await harvest_assets(make_client(sandbox), tmp_path / "export.db")
     first = len(asset_requests(sandbox))
 
@@ -122,17 +126,13 @@ async def test_a_later_harvest_asks_for_the_size_its_resume_state_learned(
 async def test_a_size_the_server_no_longer_takes_is_learned_again(
     make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
 ) -> None:
-    first = await make_sandbox(
-        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize="reject"
-    )
+    first = await rejecting_server(make_sandbox, 500)
     await harvest_assets(make_client(first), tmp_path / "export.db")
     await first.close()
     # The same account at the same address, its cap since lowered to 200.
-    second = await make_sandbox(
-        rate_limit=None,
-        assets=ASSETS,
-        max_per_page=200,
-        per_page_oversize="reject",
+    second = await rejecting_server(
+        make_sandbox,
+        200,
         port=int(first.url.rsplit(":", 1)[1]),
         client_id=first.client_id,
         client_secret=first.client_secret,
