@@ -21,7 +21,7 @@ import attrs
 from ._contenders import Measured, concurrent_assets, credentials, measure, sdk_assets
 from ._report import Row, Table, Value, per_column
 from ._sandbox import Record, SandboxProcess, assets_only
-from ._windows import server_windows
+from ._windows import floor, per_minute, server_windows
 
 ITEMS: Final = 20_000
 MAX_PAGE: Final = 500  # the server's largest page
@@ -34,9 +34,9 @@ EXTRA: Final = 1  # requests allowed over ceil(items / largest page): a 422 for 
 Oversize = Literal["clamp", "reject"]
 
 
-def floor(per_page: int) -> float:
+def pages_floor(per_page: int) -> float:
     """ceil(ITEMS / per_page) requests at L per W seconds."""
-    return math.ceil(ITEMS / per_page) * WINDOW / LIMIT
+    return floor(math.ceil(ITEMS / per_page), LIMIT, WINDOW)
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +69,7 @@ class Column:
             return sdk_assets(
                 creds,
                 per_page=self.per_page,
-                requests_per_minute=LIMIT * 60 / WINDOW,
+                requests_per_minute=per_minute(LIMIT, WINDOW),
                 rate_window=WINDOW,
             )
         if self.per_page == "max":
@@ -170,7 +170,7 @@ def page_size() -> Table:
     started = time.monotonic()
     outcomes = run_all()
     needed = math.ceil(ITEMS / MAX_PAGE)
-    top = floor(MAX_PAGE)
+    top = pages_floor(MAX_PAGE)
     table = Table(
         7,
         f'Page size: per_page="max" against a server capping at {MAX_PAGE}, under a fixed window',
@@ -180,11 +180,11 @@ def page_size() -> Table:
             f"L={LIMIT} per W={WINDOW:g} s per IP, float Retry-After, no latency; a sandbox "
             "process per column, the columns one after another",
             f'SDK: `async for` over client.assets.list(per_page="max" or {SMALL_PAGE}), '
-            f"requests_per_minute={LIMIT * 60 / WINDOW:g}, rate_window={WINDOW:g}, "
+            f"requests_per_minute={per_minute(LIMIT, WINDOW):g}, rate_window={WINDOW:g}, "
             f"page_concurrency default (4); (a): AsyncLimiter({LIMIT}, {WINDOW:g}) + gather at "
             f"per_page={SMALL_PAGE}",
             f"floor(s) = ceil({ITEMS} / s) x W / L: floor({MAX_PAGE}) = {top:g} s, "
-            f"floor({SMALL_PAGE}) = {floor(SMALL_PAGE):g} s",
+            f"floor({SMALL_PAGE}) = {pages_floor(SMALL_PAGE):g} s",
         ],
         columns=tuple(c.label for c in COLUMNS),
     )
@@ -233,7 +233,7 @@ def page_size() -> Table:
         per_column(
             "wall / floor of its own page size",
             outcomes,
-            lambda o: o.measured.wall / floor(o.column.page_size),
+            lambda o: o.measured.wall / pages_floor(o.column.page_size),
         )
     )
     table.add(

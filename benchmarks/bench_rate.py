@@ -32,13 +32,13 @@ from ._contenders import (
 )
 from ._report import Row, Table, Value, Values
 from ._sandbox import Record, SandboxProcess
-from ._windows import Window, server_windows
+from ._windows import PacedRun, Served, Window, server_windows
 
 RUN_LIMIT: Final = 90.0  # seconds a contender may take before it is cancelled
 
 
 @attrs.frozen(kw_only=True)
-class Scenario:
+class Scenario(PacedRun):
     """L requests per W-second fixed window; `pages` pages of `per_page` assets."""
 
     limit: int
@@ -50,24 +50,9 @@ class Scenario:
     also_default: bool = False  # with page_concurrency set: run the SDK at its default too
 
     @property
-    def floor(self) -> float:
-        """The theoretical floor: N requests at L per W seconds, N x W / L."""
-        return self.pages * self.window / self.limit
-
-    @property
-    def requests_per_minute(self) -> float:
-        """What a user who knows the limit configures: L per W seconds, per minute."""
-        return self.limit * 60 / self.window
-
-    def sandbox(self) -> SandboxProcess:
-        return SandboxProcess(
-            assets=self.pages * self.per_page,
-            templates=0,
-            rate_limit=self.limit,
-            rate_window=self.window,
-            retry_after_precision="float",
-            latency=self.latency,
-        )
+    def requests(self) -> int:
+        """One request a page."""
+        return self.pages
 
 
 def out_of_order(records: Sequence[Record]) -> int:
@@ -90,20 +75,12 @@ def median_gap_ms(records: Sequence[Record]) -> float | None:
 
 
 @attrs.frozen
-class Outcome:
+class Outcome(Served):
     """What one contender achieved, from its own clock and the server's records."""
 
     measured: Measured[int]
     records: list[Record]  # /api requests only, by arrival
     windows: list[Window]
-
-    @property
-    def sent(self) -> int:
-        return len(self.records)
-
-    @property
-    def rate_limited(self) -> int:
-        return sum(r.throttled for r in self.records)
 
     @property
     def accepted(self) -> int:

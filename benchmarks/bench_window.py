@@ -32,7 +32,7 @@ from ._baselines import Credentials
 from ._contenders import Measured, concurrent_assets, credentials, measure, measure_together
 from ._report import Table, Value, per_column
 from ._sandbox import Record, SandboxProcess
-from ._windows import Window, server_windows
+from ._windows import PacedRun, Served, Window, server_windows
 
 TARGET_USE: Final = 0.97
 POLL: Final = 0.002  # seconds between two looks at client.rate_limits
@@ -40,7 +40,7 @@ SETTLE: Final = 2  # (a) never learns; "after learning" is from its third server
 
 
 @attrs.frozen(kw_only=True)
-class Shape:
+class Shape(PacedRun):
     """A server limit of `limit` requests per `api_window` seconds, served with a window of
     `window` seconds (the API's, compressed); the harvest is `windows` windows' worth."""
 
@@ -49,6 +49,7 @@ class Shape:
     window: float
     per_page: int = 10
     windows: int = 6
+    latency: float = 0.0
 
     @property
     def label(self) -> str:
@@ -64,28 +65,9 @@ class Shape:
         return self.windows * self.limit
 
     @property
-    def floor(self) -> float:
-        """N requests at L per W seconds: N x W / L."""
-        return self.requests * self.window / self.limit
-
-    @property
-    def requests_per_minute(self) -> float:
-        """R: the server's true rate per minute of the sandbox's (compressed) clock."""
-        return self.limit * 60 / self.window
-
-    @property
     def limiter(self) -> tuple[float, float]:
         """(a)'s `AsyncLimiter(R, 60)` on the API's clock, compressed like the window."""
         return self.limit * 60 / self.api_window, 60 / self.compression
-
-    def sandbox(self) -> SandboxProcess:
-        return SandboxProcess(
-            assets=self.requests * self.per_page,
-            templates=0,
-            rate_limit=self.limit,
-            rate_window=self.window,
-            retry_after_precision="float",
-        )
 
 
 SHAPES: Final = (
@@ -148,7 +130,7 @@ def run_limit(shape: Shape) -> float:
 
 
 @attrs.frozen
-class Outcome:
+class Outcome(Served):
     """One contender on one shape: its wall time, the server's records and windows, and the
     moment from which it counts as having learned the window (None: never)."""
 
@@ -158,14 +140,6 @@ class Outcome:
     windows: list[Window]
     learned_from: float | None
     sdk: SdkRun | None = None
-
-    @property
-    def sent(self) -> int:
-        return len(self.records)
-
-    @property
-    def rate_limited(self) -> int:
-        return sum(r.throttled for r in self.records)
 
     def limited_after(self, moment: float | None) -> int | None:
         """429s to requests that reached the server at or after `moment`."""
