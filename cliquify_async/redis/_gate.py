@@ -69,9 +69,7 @@ class RedisRateGate:
             math.ceil(window * US / limit),
         ]
         # The reporting limit in force, as Redis last said: until then, the configuration.
-        self._limit = limit
-        self._window = window
-        self._learned = False
+        self._in_force = RateLimit(limit, window, learned=False)
         self._redis = redis
         self._owns_redis = False
         self._acquire = redis.register_script(ACQUIRE)
@@ -102,18 +100,18 @@ class RedisRateGate:
     @property
     def limit(self) -> int:
         """Requests per window: configured, or learned from X-RateLimit-Limit (as last seen)."""
-        return self._limit
+        return self._in_force.requests
 
     @property
     def limits(self) -> tuple[RateLimit, ...]:
         """The limit every response reports, as Redis last said: its count and the window in
         force, learned by any process of the budget or configured (or assumed)."""
-        return (RateLimit(self._limit, self._window, self._learned),)
+        return (self._in_force,)
 
     @property
     def interval(self) -> float:
         """Seconds between two permits at the current pace: the window in force / limit."""
-        return self._window / self._limit
+        return self._in_force.window / self._in_force.requests
 
     async def acquire(self) -> float:
         """Wait for a permit from the shared budget; returns its send time (Redis clock).
@@ -154,7 +152,7 @@ class RedisRateGate:
                     continue
                 attempt = 0
                 granted, value, limit, window, learned = answer
-                self._in_force(int(limit), int(window), int(learned))
+                self._take(int(limit), int(window), int(learned))
                 if granted:
                     return int(value) / US
                 await asyncio.sleep(int(value) / US)
@@ -182,7 +180,7 @@ class RedisRateGate:
         if isinstance(answer, Down):
             return
         limit, window, learned, news = answer
-        self._in_force(int(limit), int(window), int(learned))
+        self._take(int(limit), int(window), int(learned))
         if int(news):
             # Once at INFO when the budget first learns its window; each tightening at DEBUG.
             level = logging.INFO if int(news) == 1 else logging.DEBUG
@@ -213,11 +211,11 @@ class RedisRateGate:
             self._owns_redis = False
             await self._redis.aclose()
 
-    def _in_force(self, limit: int, window_us: int, learned: int) -> None:
+    def _take(self, limit: int, window_us: int, learned: int) -> None:
         """Take the limit Redis says is in force (a count changed is logged)."""
-        if limit != self._limit:
+        if limit != self._in_force.requests:
             logger.info("the server allows %d requests per window; pacing to that", limit)
-        self._limit, self._window, self._learned = limit, window_us / US, bool(learned)
+        self._in_force = RateLimit(limit, window_us / US, bool(learned))
 
 
 def _us(seconds: float | None) -> int | None:
