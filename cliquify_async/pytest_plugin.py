@@ -33,7 +33,7 @@ from .sandbox import Fault, Sandbox, SandboxConfig
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-__all__ = ["sandbox_client", "sandbox_fixture", "threaded_sandbox"]
+__all__ = ["fast_retries", "sandbox_client", "sandbox_fixture", "threaded_sandbox"]
 
 T = TypeVar("T")
 Scope = Literal["function", "class", "module", "package", "session"]
@@ -243,6 +243,11 @@ cliquify_sandbox = sandbox_fixture()
 # --- the client, in the loop of the test ---------------------------------------------------------
 
 
+def fast_retries(max_retries: int = 3) -> RetryPolicy:
+    """A retry policy with millisecond backoff, so tests never wait out real seconds."""
+    return RetryPolicy(max_retries=max_retries, backoff_base=0.001, backoff_cap=0.01)
+
+
 def sandbox_client(sandbox: Sandbox, **options: Any) -> CliquifyClient:
     """A client of `sandbox` made for tests: the rate gate off, retries backing off in ms.
 
@@ -252,7 +257,7 @@ def sandbox_client(sandbox: Sandbox, **options: Any) -> CliquifyClient:
     options.setdefault("requests_per_minute", None)
     retries = options.pop("max_retries", 3)
     if isinstance(retries, int):
-        retries = RetryPolicy(max_retries=retries, backoff_base=0.001, backoff_cap=0.01)
+        retries = fast_retries(retries)
     return CliquifyClient(
         sandbox.client_id,
         sandbox.client_secret,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from cliquify_async import CliquifyClient, RetryPolicy
+from cliquify_async import CliquifyClient
 from cliquify_async.pytest_plugin import sandbox_client
 from cliquify_async.sandbox import Sandbox
 
@@ -61,11 +61,6 @@ async def make_client() -> AsyncIterator[ClientFactory]:
 async def client(sandbox: Sandbox, make_client: ClientFactory) -> CliquifyClient:
     """A client of the default sandbox."""
     return make_client(sandbox)
-
-
-def fast_retries(max_retries: int) -> RetryPolicy:
-    """A retry policy with millisecond backoff, so tests never wait out real seconds."""
-    return RetryPolicy(max_retries=max_retries, backoff_base=0.001, backoff_cap=0.01)
 
 
 def client_tasks() -> int:

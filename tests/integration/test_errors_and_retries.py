@@ -17,8 +17,9 @@ from cliquify_async import (
     ServerError,
     ValidationError,
 )
+from cliquify_async.pytest_plugin import fast_retries
 from cliquify_async.sandbox import Fault, Sandbox
-from tests.conftest import ClientFactory, SandboxFactory, fast_retries
+from tests.conftest import ClientFactory, SandboxFactory
 
 
 async def test_a_missing_scope_is_insufficient_scope(
