@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -12,14 +12,15 @@ from cattrs.strategies import configure_union_passthrough
 
 from . import _drift as drift
 from . import models
-from ._fastpath import ExactDecoder, Hook, Nested, Unusual, compile_exact, named_fields
+from ._exact import ExactModel, Unusual, named_fields
+from ._timestamps import parse_datetime
 from .errors import ResponseDecodeError
 
 T = TypeVar("T")
 
 # The models of list items: their assumed field lists are what drift warnings watch.
 _LISTED: tuple[type[Any], ...] = (
-    models.Tag,  # first: the models that hold tags build on its hook
+    models.Tag,
     models.Asset,
     models.BrandKit,
     models.Color,
@@ -28,28 +29,6 @@ _LISTED: tuple[type[Any], ...] = (
     models.Template,
 )
 _MODELS: tuple[type[Any], ...] = (*_LISTED, models.AccessToken, models.TokenInfo)
-
-
-def parse_datetime(value: object) -> datetime:
-    """An aware UTC datetime from ISO 8601 (`...Z`, offsets) or `YYYY-MM-DD HH:MM:SS` (UTC).
-
-    Anything else raises ResponseDecodeError.
-    """
-    if not isinstance(value, str):
-        raise ResponseDecodeError(f"expected a timestamp string, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ResponseDecodeError(f"not a timestamp: {value[:40]!r}", data=value) from None
-    zone = parsed.tzinfo
-    if zone is UTC:
-        return parsed
-    if zone is None:  # combine() is several times faster than replace(tzinfo=...)
-        return datetime.combine(parsed.date(), parsed.time(), UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # an offset that moves it past year 1 or 9999
-        raise ResponseDecodeError(f"timestamp out of range: {value[:40]!r}", data=value) from None
 
 
 _BOOLEAN_TEXT = {"1": True, "true": True, "0": False, "false": False}
@@ -93,8 +72,13 @@ def parse_str(value: object) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
+Hook = Callable[[Any, Any], Any]
+Exact = Callable[[dict[str, Any], dict[str, Any]], Any]
+"""Builds a model from its known fields and the `extra` dict, or raises on anything unusual."""
+
+
 def _keeping_extra(
-    cls: type[Any], converter: Converter, exact: ExactDecoder, *, watch_drift: bool
+    cls: type[Any], converter: Converter, exact: Exact, *, watch_drift: bool
 ) -> Hook:
     """A structure hook for `cls` that keeps what it cannot use in `extra` instead of failing.
 
@@ -102,7 +86,7 @@ def _keeping_extra(
     field whose value does not fit (tags as strings, a size like "12 KB") is also moved to
     `extra`, leaving the field None. Only a missing or unusable `id` (or another required
     field) fails the item. Each surprise is a drift warning, once per model and field.
-    Items whose fields all fit exactly take the straight-line `exact` decoder instead.
+    Items whose fields all fit exactly are built by `exact` instead (see _exact).
     """
     named = named_fields(cls)
     types = {a.name: a.type for a in attrs.fields(cls)}
@@ -148,34 +132,31 @@ def _keeping_extra(
     return structure
 
 
-def _never_exact(known: Mapping[str, Any], extra: dict[str, Any]) -> Any:
-    """The exact decoder of a converter without straight-line decoding: always the lenient path."""
+def _never_exact(known: dict[str, Any], extra: dict[str, Any]) -> Any:
+    """The exact decoder of a converter without exact decoding: always the lenient path."""
     raise Unusual
 
 
-def _build(*, straight_line: bool = True) -> Converter:
-    """The converter; `straight_line=False` leaves only the lenient path (tests compare them)."""
+def _build(*, exact: bool = True) -> tuple[Converter, dict[type[Any], ExactModel]]:
+    """The converter and the models' exact decoders; `exact=False` leaves only the lenient
+    path (tests compare the two)."""
     converter = Converter(detailed_validation=False)
     configure_union_passthrough(int | str | None, converter)
     converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
     converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
     converter.register_structure_hook(int, lambda value, _: parse_int(value))
     converter.register_structure_hook(str, lambda value, _: parse_str(value))
-    nested: dict[type[Any], Nested] = {}  # the models built so far, for those that list them
+    exact_models: dict[type[Any], ExactModel] = {}
     for cls in _MODELS:
-        attrs.resolve_types(cls)
-        exact = (
-            compile_exact(cls, nested=nested, parsers={datetime: parse_datetime})
-            if straight_line
-            else _never_exact
-        )
-        hook = _keeping_extra(cls, converter, exact, watch_drift=cls in _LISTED)
-        nested[cls] = Nested(hook=hook, exact=exact, named=named_fields(cls))
+        if exact:
+            exact_models[cls] = ExactModel(cls)
+        one = exact_models[cls].one if exact else _never_exact
+        hook = _keeping_extra(cls, converter, one, watch_drift=cls in _LISTED)
         converter.register_structure_hook(cls, hook)
-    return converter
+    return converter, exact_models
 
 
-converter = _build()
+converter, _exact_models = _build()
 
 
 def _decode_error(exc: Exception, cls: type[Any], value: Any, url: str | None) -> Exception:
@@ -192,7 +173,16 @@ def structure(value: Any, cls: type[T], *, url: str | None = None) -> T:
 
 
 def structure_many(values: Iterable[Any], cls: type[T], *, url: str | None = None) -> list[T]:
-    """Decode a list of JSON values into `cls` items, failing with the first bad one."""
+    """Decode a list of JSON values into `cls` items, failing with the first bad one.
+
+    A page whose items are all exactly shaped is built in one call (see _exact); any other
+    goes item by item.
+    """
+    exact = _exact_models.get(cls)
+    if exact is not None and isinstance(values, list):
+        page: list[T] | None = exact.page(values)
+        if page is not None:
+            return page
     hook = converter.get_structure_hook(cls)  # looked up once per page, not once per item
     items: list[T] = []
     for value in values:

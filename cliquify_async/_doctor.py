@@ -16,11 +16,11 @@ import attrs
 from multidict import CIMultiDict
 
 from ._client import CliquifyClient
-from ._convert import parse_datetime
 from ._endpoints import BY_KEY
-from ._fastpath import named_fields
+from ._exact import named_fields
 from ._limits import RateLimit
 from ._pages import read_page
+from ._timestamps import parse_datetime
 from .errors import CliquifyError, ResponseDecodeError
 
 DOCUMENTED_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "brandkit:read")

@@ -27,9 +27,9 @@ from typing import Any, Final, TypeVar, TypeVarTuple
 import attrs
 from attrs import frozen
 
-from ._convert import parse_datetime
 from ._endpoints import BY_NAME
 from ._sink import Checkpoint, check_source, dump_item
+from ._timestamps import parse_datetime
 from .errors import ConfigurationError, ResponseDecodeError
 
 logger = logging.getLogger("cliquify_async")

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from cliquify_async import CliquifyClient, ConfigurationError, ResponseDecodeError
-from cliquify_async._convert import parse_datetime
 from cliquify_async._doctor import _note_rate_headers, datetime_format
 from cliquify_async._drift import reset as reset_drift
+from cliquify_async._timestamps import parse_datetime
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.cli.test_cli import environment, read_jsonl, run
 from tests.conftest import ClientFactory, SandboxFactory

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import msgspec
 import pytest
 
 from cliquify_async import _drift as drift
-from cliquify_async._convert import converter, parse_datetime, structure, structure_many
-from cliquify_async._fastpath import ExactDecoder, Nested, Unusual, compile_exact, named_fields
+from cliquify_async._convert import converter, structure, structure_many
+from cliquify_async._exact import ExactModel, Unusual, named_fields
+from cliquify_async._timestamps import parse_datetime
 from cliquify_async.errors import ResponseDecodeError
 from cliquify_async.models import (
     AccessToken,
@@ -56,6 +58,11 @@ def assert_utc(value: datetime | None, expected: datetime) -> None:
         ("2026-04-09T00:30:00+01:00", datetime(2026, 4, 8, 23, 30, 0, tzinfo=UTC)),
         ("2026-04-09T14:14:08+00:00", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),
         ("  2027-01-01 12:00:00\n", datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)),
+        ("2026-04-09t14:14:08z", datetime(2026, 4, 9, 14, 14, 8, tzinfo=UTC)),  # RFC 3339 allows
+        ("2026-04-09", datetime(2026, 4, 9, tzinfo=UTC)),  # what only fromisoformat reads
+        # A seventh fractional digit rounds (msgspec's rule, on every path):
+        ("2026-04-09T14:14:08.1234565Z", datetime(2026, 4, 9, 14, 14, 8, 123457, tzinfo=UTC)),
+        ("2026-04-09T14:14:08.9999995Z", datetime(2026, 4, 9, 14, 14, 9, tzinfo=UTC)),
     ],
 )
 def test_parse_datetime(text: str, expected: datetime) -> None:
@@ -399,30 +406,47 @@ def test_false_looking_strings_are_not_true(
     assert getattr(obj, field) is False
 
 
-# --- the straight-line decoders ----------------------------------------------------------
+# --- the exact decoders -----------------------------------------------------------------
+
+EXACT_TAG = {"id": 1, "name": "x", "slug": "x", "count": 2}
+EXACT_ASSET: dict[str, Any] = {
+    **dict.fromkeys(named_fields(Asset)),
+    "id": 7,
+    "name": "a.jpg",
+    "size": 10,
+    "tags": [EXACT_TAG],
+    "created_at": CREATED,
+    "updated_at": UPDATED,
+}
 
 
-def _exact_asset_decoder() -> ExactDecoder:
-    tag = Nested(
-        hook=converter.get_structure_hook(Tag),
-        exact=compile_exact(Tag, nested={}, parsers={}),
-        named=named_fields(Tag),
-    )
-    return compile_exact(Asset, nested={Tag: tag}, parsers={datetime: parse_datetime})
-
-
-def test_exact_decoder_reads_an_exactly_typed_item() -> None:
-    decode = _exact_asset_decoder()
+def test_exact_model_reads_an_exactly_typed_item() -> None:
     extra = {"kept": True}
-    exact_tag = {"id": 1, "name": "x", "slug": "x", "count": 2}
-    odd_tag = {"id": 2, "new": "kept"}  # not exactly shaped: takes the tag's full hook
-    raw = {"id": 7, "name": "a.jpg", "size": 10, "tags": [exact_tag, odd_tag]}
-    asset = decode({**raw, "created_at": CREATED}, extra)
-    tags = [Tag(id=1, name="x", slug="x", count=2), Tag(id=2, extra={"new": "kept"})]
+    raw = {"id": 7, "name": "a.jpg", "size": 10, "tags": [EXACT_TAG]}
+    asset = ExactModel(Asset).one({**raw, "created_at": CREATED}, extra)
+    tags = [Tag(id=1, name="x", slug="x", count=2)]
     assert asset == Asset(
         id=7, name="a.jpg", size=10, tags=tags, created_at=CREATED_DT, extra=extra
     )
     assert asset.extra is extra
+    assert asset.tags[0].extra == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (CREATED, CREATED_DT),
+        (UPDATED, UPDATED_DT),  # no zone: UTC
+        ("2026-04-10T11:30:00+02:00", UPDATED_DT),  # an offset: moved to UTC
+    ],
+)
+def test_exact_model_gives_utc_timestamps(text: str, expected: datetime) -> None:
+    asset = ExactModel(Asset).one({"id": 1, "updated_at": text}, {})
+    assert asset.updated_at.tzinfo is UTC
+    assert asset.updated_at == expected
+    (from_page,) = ExactModel(Asset).page([{**EXACT_ASSET, "updated_at": text}])
+    assert from_page.updated_at.tzinfo is UTC
+    assert from_page.updated_at == expected
 
 
 @pytest.mark.parametrize(
@@ -430,19 +454,51 @@ def test_exact_decoder_reads_an_exactly_typed_item() -> None:
     [
         {"id": 7, "size": "10"},  # a number as a string: the lenient path parses it
         {"id": True},  # a boolean is not an id
+        {"id": 7, "size": 10.0},  # nor is a float a size
         {"id": 7, "tags": ({"id": 1},)},  # not a JSON list
         {"id": 7, "name": 3},
         {"id": 7, "tags": [{"id": 1, "count": "2", "slug": None, "name": None}]},  # tag count
+        {"id": 7, "tags": [EXACT_TAG, {"id": 2, "new": "kept"}]},  # a tag with another key
+        {"id": 7, "tags": [EXACT_TAG, "social"]},
+        {"id": 7, "tags": "social"},
+        {"id": 7, "created_at": "0001-01-01T00:00:00+01:00"},  # out of range in UTC
+        {"id": 7, "created_at": "2026-04-09"},  # read by fromisoformat only, on the lenient path
         {"name": "no id"},
     ],
 )
-def test_exact_decoder_leaves_anything_else_to_the_lenient_path(raw: dict[str, Any]) -> None:
-    decode = _exact_asset_decoder()
-    with pytest.raises((Unusual, KeyError)):
-        decode(raw, {})
+def test_exact_model_leaves_anything_else_to_the_lenient_path(raw: dict[str, Any]) -> None:
+    exact = ExactModel(Asset)
+    with pytest.raises((Unusual, msgspec.ValidationError, OverflowError)):
+        exact.one(raw, {})
+    page = [EXACT_ASSET, {**dict.fromkeys(named_fields(Asset)), **raw}]
+    assert exact.page(page) is None
 
 
-def test_exact_decoder_refuses_a_field_type_it_cannot_check() -> None:
+def test_exact_model_reads_a_page_as_the_lenient_path_does() -> None:
+    items = [
+        {**EXACT_ASSET, "id": n, "tags": tags}
+        for n, tags in enumerate([[], None, [EXACT_TAG, {**EXACT_TAG, "id": "b"}]])
+    ]
+    page = ExactModel(Asset).page(items)
+    assert page == [converter.structure(item, Asset) for item in items]
+    assert page == structure_many(items, Asset)
+    assert ExactModel(Asset).page([]) == []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        [EXACT_ASSET, {**EXACT_ASSET, "new": 1}],  # a key the model does not name
+        [EXACT_ASSET, {k: v for k, v in EXACT_ASSET.items() if k != "width"}],  # one missing
+        [EXACT_ASSET, {**EXACT_ASSET, "extra": {}}],
+        [EXACT_ASSET, "not an object"],
+    ],
+)
+def test_exact_model_reads_no_page_with_an_item_of_another_shape(page: list[Any]) -> None:
+    assert ExactModel(Asset).page(page) is None
+
+
+def test_exact_model_refuses_a_field_type_it_cannot_check() -> None:
     @attrs.frozen
     class Odd:
         id: int
@@ -450,7 +506,26 @@ def test_exact_decoder_refuses_a_field_type_it_cannot_check() -> None:
         extra: dict[str, Any] = attrs.field(factory=dict)
 
     with pytest.raises(TypeError, match="sizes"):
-        compile_exact(Odd, nested={}, parsers={})
+        ExactModel(Odd)
+
+
+@attrs.frozen
+class _Stamped:
+    id: int
+    at: datetime | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class _ListsStamped:
+    id: int
+    items: list[_Stamped] | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def test_exact_model_refuses_a_listed_model_with_timestamps() -> None:
+    with pytest.raises(TypeError, match="_Stamped"):
+        ExactModel(_ListsStamped)
 
 
 def _positive(instance: Any, attribute: Any, value: int) -> None:
@@ -480,9 +555,9 @@ class _NotSlotted:
 
 
 @pytest.mark.parametrize("cls", [_Validated, _PostInit, _NotSlotted])
-def test_exact_decoder_refuses_a_class_its_slots_alone_cannot_build(cls: type[Any]) -> None:
+def test_exact_model_refuses_a_class_msgspec_would_build_otherwise(cls: type[Any]) -> None:
     with pytest.raises(TypeError, match=cls.__name__):
-        compile_exact(cls, nested={}, parsers={})
+        ExactModel(cls)
 
 
 def test_decode_error_names_the_url_without_inventing_a_status() -> None:

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from cliquify_async import errors, models
-from cliquify_async._convert import _build, converter, parse_datetime, structure
+from cliquify_async._convert import _build, converter, structure, structure_many
 from cliquify_async._pages import PageInfo, next_page_url, read_page
 from cliquify_async._protocol import decode_json, error_for_response, parse_retry_after
+from cliquify_async._timestamps import parse_datetime
 from cliquify_async.models import Asset
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None)
@@ -354,8 +355,8 @@ def test_structure_asset_keeps_every_unknown_key(raw: dict[str, Any], ident: int
         assert getattr(asset, key) is None
 
 
-# The straight-line decoders must agree with the lenient field-by-field path on every item.
-lenient = _build(straight_line=False)
+# The exact decoders must agree with the lenient field-by-field path on every item.
+lenient, _ = _build(exact=False)
 MODELS = [
     models.Tag,
     models.Template,
@@ -372,6 +373,20 @@ timestamps = st.builds(
     st.datetimes(min_value=datetime(1000, 1, 1)),
     st.booleans(),
 )
+
+
+@st.composite
+def timestamp_variants(draw: st.DrawFn) -> str:
+    """Timestamps in the forms where parsers differ: separators, 0 to 9 fractional digits,
+    lowercase or spaced zones, offsets that move the first and last days out of range."""
+    dt = draw(st.datetimes())
+    sep = draw(st.sampled_from("Tt "))
+    digits = draw(st.integers(min_value=0, max_value=9))
+    fraction = draw(st.text("0123456789", min_size=digits, max_size=digits))
+    zone = draw(st.sampled_from(["Z", "z", "", "+02:00", "-05:30", "+00:00", "+14:00", " Z"]))
+    return f"{_format(dt, '%Y-%m-%d')}{sep}{dt:%H:%M:%S}{'.' if digits else ''}{fraction}{zone}"
+
+
 typed_tags = st.fixed_dictionaries(
     {"id": st.one_of(st.integers(), st.text(max_size=6))},
     optional={
@@ -398,7 +413,7 @@ _TYPED = {
     int: st.integers(),
     float: st.floats(allow_nan=False),
     bool: st.booleans(),
-    datetime: timestamps,
+    datetime: st.one_of(timestamps, timestamp_variants()),
 }
 
 
@@ -439,10 +454,28 @@ def _outcome(using: Any, value: Any, cls: type[Any]) -> tuple[str, Any]:
 
 @settings(max_examples=600, deadline=None, database=None)  # cheap, and it guards every model
 @given(data=st.data(), cls=st.sampled_from(MODELS))
-def test_straight_line_decoding_agrees_with_the_lenient_path(
-    data: st.DataObject, cls: type[Any]
-) -> None:
+def test_exact_decoding_agrees_with_the_lenient_path(data: st.DataObject, cls: type[Any]) -> None:
     item = data.draw(model_items(cls))
     snapshot = json.dumps(item, sort_keys=True)
     assert _outcome(converter, item, cls) == _outcome(lenient, item, cls)
     assert json.dumps(item, sort_keys=True) == snapshot  # neither path changed the input
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=st.data(), cls=st.sampled_from(MODELS))
+def test_a_page_decodes_as_its_items_do_on_the_lenient_path(
+    data: st.DataObject, cls: type[Any]
+) -> None:
+    items = data.draw(st.lists(model_items(cls), max_size=4))
+    expected: tuple[str, Any] = ("decoded", [])
+    for item in items:  # as structure_many promises: the models, or the first failure
+        outcome = _outcome(lenient, item, cls)
+        if outcome[0] == "failed":
+            expected = ("failed", item)
+            break
+        expected[1].append(outcome[1])
+    try:
+        got: tuple[str, Any] = ("decoded", structure_many(items, cls))
+    except errors.ResponseDecodeError as exc:
+        got = ("failed", exc.data)
+    assert got == expected

@@ -1,0 +1,44 @@
+"""Timestamps as the API sends them, read into aware UTC datetimes by one set of rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from .errors import ResponseDecodeError
+
+
+def to_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive value is taken to be UTC already (what the API's are).
+
+    Raises OverflowError for an offset that moves it past year 1 or 9999.
+    """
+    if value.tzinfo is None:  # combine() is several times faster than replace(tzinfo=...)
+        return datetime.combine(value.date(), value.time(), UTC)
+    return value.astimezone(UTC)
+
+
+def parse_datetime(value: object) -> datetime:
+    """An aware UTC datetime from RFC 3339 (`...Z`, offsets), `YYYY-MM-DD HH:MM:SS` (UTC), or
+    any other ISO 8601 form `datetime.fromisoformat` reads; anything else raises
+    ResponseDecodeError.
+
+    msgspec reads the string first because it also reads timestamps for the exact decoders
+    (see _exact), so a timestamp means the same on every path.
+    """
+    if not isinstance(value, str):
+        raise ResponseDecodeError(f"expected a timestamp string, got {type(value).__name__}")
+    try:
+        parsed = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ResponseDecodeError(f"not a timestamp: {value[:40]!r}", data=value) from None
+    if parsed.tzinfo is UTC:
+        return parsed
+    try:
+        return to_utc(parsed)
+    except OverflowError:
+        raise ResponseDecodeError(f"timestamp out of range: {value[:40]!r}", data=value) from None
