@@ -33,7 +33,7 @@ def server_wait(exc: BaseException) -> float | None:
     return None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, cache_hash=True)  # hashed on every request (Transport._retrying)
 class RetryPolicy:
     """How many retries (not attempts) a request gets and how the waits between them grow.
 

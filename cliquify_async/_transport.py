@@ -316,7 +316,7 @@ class Transport:
         key = (policy, attempt)
         if key not in self._retried:
             self._retried[key] = policy.wrap(attempt, on_retry=self._count_retry)
-        return cast(Callable[P, Awaitable[R]], self._retried[key])
+        return cast("Callable[P, Awaitable[R]]", self._retried[key])  # a string: no alias per call
 
     def _count_retry(self, exc: BaseException, wait: float) -> None:
         self.stats.retries += 1
