@@ -81,16 +81,13 @@ def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
     return setter
 
 
-_Stamp = tuple[str, Callable[[Any], Any], Callable[[Any, Any], None]]
-
-
 class ExactModel:
     """The exact decoder of one attrs model with an `extra` field."""
 
     cls: type[Any]
     named: frozenset[str]  # the keys an exactly shaped item has
     _nested: tuple[tuple[str, frozenset[str]], ...]  # each list of models: its field, their keys
-    _stamps: tuple[_Stamp, ...]  # each timestamp field: its name, getter and setter
+    _stamps: tuple[tuple[Callable[[Any], Any], Callable[[Any, Any], None]], ...]  # get, set
 
     def __init__(self, cls: type[Any]) -> None:
         _check_plain(cls)
@@ -107,7 +104,7 @@ class ExactModel:
         self.cls = cls
         self.named = named_fields(cls)
         self._nested = tuple(nested)
-        self._stamps = tuple((name, attrgetter(name), _slot_setter(cls, name)) for name in stamps)
+        self._stamps = tuple((attrgetter(name), _slot_setter(cls, name)) for name in stamps)
         self._set_extra = _slot_setter(cls, "extra")
         self._many: Any = list[cls]  # type: ignore[valid-type]
 
@@ -151,7 +148,7 @@ class ExactModel:
 
     def _to_utc(self, models: Sequence[Any]) -> None:
         """Move the models' timestamps to UTC (msgspec keeps offsets and leaves naive ones)."""
-        for _, get, set_ in self._stamps:
+        for get, set_ in self._stamps:
             if set(map(_zone, filter(None, map(get, models)))) <= {UTC}:
                 continue
             for obj in models:
