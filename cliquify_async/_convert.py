@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 from cattrs import Converter
@@ -77,6 +77,26 @@ Exact = Callable[[dict[str, Any], dict[str, Any]], Any]
 """Builds a model from its known fields and the `extra` dict, or raises on anything unusual."""
 
 
+def _is_list(cls: Any) -> bool:
+    return get_origin(cls) is list
+
+
+def _lists_only(converter: Converter) -> Hook:
+    """A structure hook for `list[X]` that takes a JSON array only.
+
+    cattrs alone would iterate any iterable, so a string became a list of its letters and an
+    object the list of its keys, and the value was lost instead of kept in `extra`.
+    """
+
+    def structure(value: Any, cls: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        (item,) = get_args(cls)
+        return [converter.structure(each, item) for each in value]
+
+    return structure
+
+
 def _keeping_extra(
     cls: type[Any], converter: Converter, exact: Exact, *, watch_drift: bool
 ) -> Hook:
@@ -146,6 +166,7 @@ def _build(*, exact: bool = True) -> tuple[Converter, dict[type[Any], ExactModel
     converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
     converter.register_structure_hook(int, lambda value, _: parse_int(value))
     converter.register_structure_hook(str, lambda value, _: parse_str(value))
+    converter.register_structure_hook_func(_is_list, _lists_only(converter))
     exact_models: dict[type[Any], ExactModel] = {}
     for cls in _MODELS:
         if exact:

@@ -4,7 +4,8 @@ Almost every item the API sends is exactly shaped, and building its model field 
 Python costs more than parsing the page. For those items msgspec builds the models in C, a
 page at a time. It accepts a value only where the converter's lenient path would take it
 unchanged or read it by the very same rules (timestamps: see _timestamps), so the two paths
-always agree; anything else raises, and the caller takes the lenient path.
+agree; for anything else `one` raises and `page` gives None, and the caller takes the lenient
+path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import types
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from operator import attrgetter, eq
+from operator import attrgetter, eq, is_not
 from typing import Any, Union, get_args, get_origin
 
 import attrs
@@ -123,19 +124,23 @@ class ExactModel:
         try:
             if not all(map(eq, map(dict.keys, values), repeat(self.named))):
                 return None
-        except TypeError:  # an item that is not an object
+        except TypeError:  # an item that is not an object (dict.keys refuses it)
             return None
         if not self._nested_exact(values):
             return None
         try:
             models: list[Any] = msgspec.convert(values, self._many)
             self._to_utc(models)
-        except (msgspec.ValidationError, OverflowError):
+        except (ValueError, OverflowError):  # ValidationError, or a string msgspec cannot read
             return None
         return models
 
     def _nested_exact(self, values: Iterable[dict[str, Any]]) -> bool:
-        """Whether every item listed inside `values` has exactly its model's keys."""
+        """Whether every item listed inside `values` has exactly its model's keys.
+
+        Absent, null and other falsy values (an empty list, but also 0 or "") are skipped
+        here; msgspec refuses the ones that are not lists.
+        """
         for name, named in self._nested:
             lists: Iterable[Any] = filter(None, map(dict.get, values, repeat(name)))
             listed = chain.from_iterable(lists)
@@ -149,7 +154,8 @@ class ExactModel:
     def _to_utc(self, models: Sequence[Any]) -> None:
         """Move the models' timestamps to UTC (msgspec keeps offsets and leaves naive ones)."""
         for get, set_ in self._stamps:
-            if set(map(_zone, filter(None, map(get, models)))) <= {UTC}:
+            zones = map(_zone, filter(None, map(get, models)))
+            if not any(map(is_not, zones, repeat(UTC))):  # the usual page: nothing to move
                 continue
             for obj in models:
                 value = get(obj)

@@ -25,15 +25,17 @@ def parse_datetime(value: object) -> datetime:
     ResponseDecodeError.
 
     msgspec reads the string first because it also reads timestamps for the exact decoders
-    (see _exact), so a timestamp means the same on every path.
+    (see _exact), so a timestamp means the same on every path. Digits past the microsecond
+    round in what msgspec reads, and are cut off in the forms only fromisoformat reads.
     """
     if not isinstance(value, str):
         raise ResponseDecodeError(f"expected a timestamp string, got {type(value).__name__}")
+    text = value.strip()
     try:
-        parsed = msgspec.convert(value, datetime)
-    except msgspec.ValidationError:
+        parsed = msgspec.convert(text, datetime)
+    except ValueError:  # msgspec's ValidationError, or a lone surrogate it cannot encode
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             raise ResponseDecodeError(f"not a timestamp: {value[:40]!r}", data=value) from None
     if parsed.tzinfo is UTC:

@@ -63,6 +63,9 @@ def assert_utc(value: datetime | None, expected: datetime) -> None:
         # A seventh fractional digit rounds (msgspec's rule, on every path):
         ("2026-04-09T14:14:08.1234565Z", datetime(2026, 4, 9, 14, 14, 8, 123457, tzinfo=UTC)),
         ("2026-04-09T14:14:08.9999995Z", datetime(2026, 4, 9, 14, 14, 9, tzinfo=UTC)),
+        (" 2026-04-09T14:14:08.9999995Z\n", datetime(2026, 4, 9, 14, 14, 9, tzinfo=UTC)),
+        # ... and is cut off in the forms only fromisoformat reads:
+        ("2026-04-09T14:14:08.9999995+00:00:00", datetime(2026, 4, 9, 14, 14, 8, 999999, UTC)),
     ],
 )
 def test_parse_datetime(text: str, expected: datetime) -> None:
@@ -75,7 +78,10 @@ def test_parse_datetime_offset_result_is_utc_zone() -> None:
     assert parsed.hour == 14
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01 00:00:00", "2026-04-09 25:00:00"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "yesterday", "2026-13-01 00:00:00", "2026-04-09 25:00:00", "2026-04-09T14:14:08Z\ud800"],
+)
 def test_parse_datetime_garbage_raises_our_error(text: str) -> None:
     with pytest.raises(ResponseDecodeError, match="not a timestamp"):
         parse_datetime(text)
@@ -373,6 +379,30 @@ def test_a_field_that_does_not_fit_is_kept_in_extra(raw: dict[str, Any]) -> None
     (field,) = set(raw) - {"id"}
     assert getattr(template, field) is None
     assert template.extra == {field: raw[field]}
+
+
+@pytest.mark.parametrize(
+    ("cls", "raw", "field"),
+    [
+        (TokenInfo, {"active": True, "scopes": "read write"}, "scopes"),  # not its letters
+        (TokenInfo, {"active": True, "scopes": {"read": True}}, "scopes"),  # nor its keys
+        (Template, {"id": 1, "tags": {}}, "tags"),
+        (Template, {"id": 1, "tags": {"id": 2}}, "tags"),
+    ],
+)
+def test_a_list_field_takes_only_a_list(cls: type[Any], raw: dict[str, Any], field: str) -> None:
+    obj = structure(raw, cls)
+    assert getattr(obj, field) is None
+    assert obj.extra == {field: raw[field]}
+
+
+def test_a_timestamp_msgspec_cannot_read_is_kept_in_extra_on_every_path() -> None:
+    odd = "2026-04-09T14:14:08Z\ud800"  # a lone surrogate, as json.loads reads one
+    item = {**dict.fromkeys(named_fields(Folder)), "id": 1, "created_at": odd}
+    assert ExactModel(Folder).page([item]) is None
+    (folder,) = structure_many([item], Folder)
+    assert folder.created_at is None
+    assert folder.extra == {"created_at": odd}
 
 
 def test_structure_many() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -13,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
+from cliquify_async import _drift as drift
 from cliquify_async import errors, models
-from cliquify_async._convert import _build, converter, structure, structure_many
+from cliquify_async._convert import _build, _exact_models, converter, structure, structure_many
 from cliquify_async._pages import PageInfo, next_page_url, read_page
 from cliquify_async._protocol import decode_json, error_for_response, parse_retry_after
 from cliquify_async._timestamps import parse_datetime
@@ -384,7 +386,9 @@ def timestamp_variants(draw: st.DrawFn) -> str:
     digits = draw(st.integers(min_value=0, max_value=9))
     fraction = draw(st.text("0123456789", min_size=digits, max_size=digits))
     zone = draw(st.sampled_from(["Z", "z", "", "+02:00", "-05:30", "+00:00", "+14:00", " Z"]))
-    return f"{_format(dt, '%Y-%m-%d')}{sep}{dt:%H:%M:%S}{'.' if digits else ''}{fraction}{zone}"
+    odd = draw(st.sampled_from(["", "", "", " ", "\ud800"]))  # padding, a lone surrogate
+    fraction = f".{fraction}" if digits else ""
+    return f"{_format(dt, '%Y-%m-%d')}{sep}{dt:%H:%M:%S}{fraction}{zone}{odd}"
 
 
 typed_tags = st.fixed_dictionaries(
@@ -403,6 +407,7 @@ tag_like = st.fixed_dictionaries(
 # Values that fit a field of another type, or none: numbers as strings, PHP booleans, ...
 loose_values = st.one_of(
     numberish,
+    st.dictionaries(keys, json_values, max_size=2),  # an object where a list belongs
     st.sampled_from(["true", "false", "0", "1", " 12 ", "12 KB", "2024-02-30 10:00:00"]),
     timestamps,
     st.lists(st.one_of(tag_like, st.text(max_size=4)), max_size=3),
@@ -445,11 +450,28 @@ def model_items(draw: st.DrawFn, cls: type[Any]) -> dict[str, Any]:
     return item
 
 
-def _outcome(using: Any, value: Any, cls: type[Any]) -> tuple[str, Any]:
+class _Warnings(logging.Handler):
+    """The drift warnings logged while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _outcome(using: Any, value: Any, cls: type[Any]) -> tuple[str, Any, list[str]]:
+    """What decoding `value` gives: the model or the error, and the drift warnings it logs."""
+    drift.reset()
+    warnings = _Warnings()
+    drift.logger.addHandler(warnings)
     try:
-        return "decoded", using.structure(value, cls)
+        return "decoded", using.structure(value, cls), warnings.messages
     except Exception as exc:
-        return "failed", (type(exc), str(exc))
+        return "failed", (type(exc), str(exc)), warnings.messages
+    finally:
+        drift.logger.removeHandler(warnings)
 
 
 @settings(max_examples=600, deadline=None, database=None)  # cheap, and it guards every model
@@ -469,13 +491,52 @@ def test_a_page_decodes_as_its_items_do_on_the_lenient_path(
     items = data.draw(st.lists(model_items(cls), max_size=4))
     expected: tuple[str, Any] = ("decoded", [])
     for item in items:  # as structure_many promises: the models, or the first failure
-        outcome = _outcome(lenient, item, cls)
-        if outcome[0] == "failed":
-            expected = ("failed", item)
+        kind, result, _ = _outcome(lenient, item, cls)
+        if kind == "failed":
+            expected = ("failed", (item, result))
             break
-        expected[1].append(outcome[1])
+        expected[1].append(result)
     try:
         got: tuple[str, Any] = ("decoded", structure_many(items, cls))
     except errors.ResponseDecodeError as exc:
-        got = ("failed", exc.data)
+        cause = exc.__cause__
+        got = ("failed", (exc.data, (type(cause), str(cause))))
     assert got == expected
+
+
+exact_tags = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.integers(), st.text(max_size=6)),
+        "name": st.one_of(st.none(), st.text(max_size=6)),
+        "slug": st.one_of(st.none(), st.text(max_size=6)),
+        "count": st.one_of(st.none(), st.integers()),
+    }
+)
+
+
+@st.composite
+def exact_items(draw: st.DrawFn, cls: type[Any]) -> dict[str, Any]:
+    """An item for `cls` with every field, each of its own JSON type, tags included."""
+    item: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name == "extra":
+            continue
+        members = getattr(field.type, "__args__", ())
+        if list[models.Tag] in members:
+            item[field.name] = draw(st.one_of(st.none(), st.lists(exact_tags, max_size=3)))
+        elif datetime in members:  # the two forms the API sends, which msgspec reads
+            item[field.name] = draw(st.one_of(st.none(), timestamps))
+        else:
+            item[field.name] = draw(_typed(field.type))
+    return item
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=st.data(), cls=st.sampled_from(MODELS))
+def test_an_exactly_shaped_page_is_built_in_one_call_as_the_lenient_path_builds_it(
+    data: st.DataObject, cls: type[Any]
+) -> None:
+    items = data.draw(st.lists(exact_items(cls), max_size=4))
+    page = _exact_models[cls].page(items)
+    assert page is not None  # the exact path is taken, not left to the lenient one
+    assert page == [lenient.structure(item, cls) for item in items]
