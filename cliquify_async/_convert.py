@@ -169,6 +169,7 @@ def _build(*, exact: bool = True) -> tuple[Converter, dict[type[Any], ExactModel
     converter.register_structure_hook_func(_is_list, _lists_only(converter))
     exact_models: dict[type[Any], ExactModel] = {}
     for cls in _MODELS:
+        attrs.resolve_types(cls)  # the lenient path reads the field types too
         if exact:
             exact_models[cls] = ExactModel(cls)
         one = exact_models[cls].one if exact else _never_exact
