@@ -13,7 +13,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, eq, is_not
 from typing import Any, Union, get_args, get_origin
 
@@ -23,7 +23,6 @@ import msgspec
 from ._timestamps import to_utc
 
 _SCALARS = (str, int, float, bool)  # types msgspec accepts only as the lenient path returns them
-_zone = attrgetter("tzinfo")
 
 
 class Unusual(Exception):
@@ -154,10 +153,7 @@ class ExactModel:
     def _to_utc(self, models: Sequence[Any]) -> None:
         """Move the models' timestamps to UTC (msgspec keeps offsets and leaves naive ones)."""
         for get, set_ in self._stamps:
-            zones = map(_zone, filter(None, map(get, models)))
-            if not any(map(is_not, zones, repeat(UTC))):  # the usual page: nothing to move
-                continue
-            for obj in models:
-                value = get(obj)
-                if value is not None and value.tzinfo is not UTC:
-                    set_(obj, to_utc(value))
+            # The zone of each timestamp, UTC for an absent one; only the others are visited.
+            zones = map(getattr, map(get, models), repeat("tzinfo"), repeat(UTC))
+            for obj in compress(models, map(is_not, zones, repeat(UTC))):
+                set_(obj, to_utc(get(obj)))
