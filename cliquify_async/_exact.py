@@ -34,7 +34,7 @@ def named_fields(cls: type[Any]) -> frozenset[str]:
     return frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
 
 
-def _members(annotation: Any) -> tuple[Any, ...]:
+def union_members(annotation: Any) -> tuple[Any, ...]:
     """The members of a union other than None, or the annotation alone."""
     if get_origin(annotation) in (Union, types.UnionType):
         return tuple(a for a in get_args(annotation) if a is not type(None))
@@ -47,7 +47,7 @@ def _nested_model(cls: type[Any], field: attrs.Attribute[Any]) -> type[Any] | No
     Raises TypeError for a field type whose exact decoding has not been shown to agree with
     the lenient path.
     """
-    for member in _members(field.type):
+    for member in union_members(field.type):
         if member in _SCALARS or member is datetime:
             continue
         if get_origin(member) is list:
@@ -100,7 +100,7 @@ class ExactModel:
                 if listed._nested or listed._stamps:  # one level, with nothing to fix up
                     raise TypeError(f"{item.__name__} in a list has lists or timestamps")
                 nested.append((field.name, listed.named))
-        stamps = [f.name for f in fields if datetime in _members(f.type)]
+        stamps = [f.name for f in fields if datetime in union_members(f.type)]
         self.cls = cls
         self.named = named_fields(cls)
         self._nested = tuple(nested)

@@ -16,8 +16,6 @@ import json
 import logging
 import os
 import sqlite3
-import types
-import typing
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -28,6 +26,7 @@ import attrs
 from attrs import frozen
 
 from ._endpoints import BY_NAME
+from ._exact import union_members
 from ._sink import Checkpoint, check_source, dump_item
 from ._timestamps import parse_datetime
 from .errors import ConfigurationError, ResponseDecodeError
@@ -61,23 +60,15 @@ class Column:
     timestamp: bool
 
 
-def _field_types(hint: object) -> set[object]:
-    """The types a field annotation allows, None left out."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return set(typing.get_args(hint)) - {type(None)}
-    return {hint}
-
-
 def model_columns(model: type[Any]) -> tuple[Column, ...]:
     """One column per scalar field of `model`, `id` first; lists (tags) and `extra` stay in raw.
 
     Derived from the models so that a field added there (the field lists are assumed)
     becomes a column without another list to keep in step.
     """
-    hints = typing.get_type_hints(model)
     columns = []
-    for field in attrs.fields(model):
-        kinds = _field_types(hints[field.name])
+    for field in attrs.fields(attrs.resolve_types(model)):
+        kinds = union_members(field.type)
         if field.name == "extra" or not all(kind in _AFFINITY for kind in kinds):
             continue
         affinities = {_AFFINITY[kind] for kind in kinds}
@@ -218,7 +209,7 @@ class SQLiteSink:
         self._executor: ThreadPoolExecutor | None = None
         # Used only on the executor's thread, one call at a time:
         self._connection: sqlite3.Connection | None = None
-        self._opened = datetime.min.replace(tzinfo=UTC)
+        self._opened: datetime  # set by _open, before anything reads it
         self._runs: dict[str, str] = {}
 
     def __repr__(self) -> str:
