@@ -195,7 +195,7 @@ class CliquifyClient(AsyncClosing):
         per_page = filters.pop("per_page", DEFAULT_PER_PAGE)
         sizing = None
         if per_page == MAX:
-            sizing = None if sizes.known(endpoint.key) else sizes
+            sizing = None if sizes.learned(endpoint.key) is not None else sizes
             per_page = sizes.size_for(endpoint.key)
         query = encode_query({"per_page": per_page, **filters})
         url = self._transport.config.url(endpoint.path).with_query(query)
@@ -217,6 +217,11 @@ class CliquifyClient(AsyncClosing):
         if size < 1:
             raise ConfigurationError(f"a page size must be at least 1, got {size}")
         self._transport.page_sizes.expect(self._transport.config.endpoint(endpoint).key, size)
+
+    def learned_page_size(self, endpoint: Endpoint[Any]) -> int | None:
+        """The largest page size the server honoured for `endpoint`, once a `per_page="max"`
+        listing on this client has learned it (what a harvest's checkpoint keeps)."""
+        return self._transport.page_sizes.learned(self._transport.config.endpoint(endpoint).key)
 
     async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
         """Stream a file (an asset's `url`) to `path`, atomically; returns the bytes written.

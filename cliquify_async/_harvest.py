@@ -101,16 +101,15 @@ def check_resources(names: Iterable[str]) -> list[str]:
     return names
 
 
-def _after(checkpoint: Checkpoint, page: Page[Any], *, largest: bool) -> Checkpoint:
-    """Where a listing stands once `page` is stored; with `largest` (per_page="max"), the
-    page size the server reported is kept for later runs."""
-    reported = page.per_page if largest else None
+def _after(checkpoint: Checkpoint, page: Page[Any], page_size: int | None) -> Checkpoint:
+    """Where a listing stands once `page` is stored; `page_size` is the largest page the
+    client has learned (per_page="max"), kept for later runs."""
     return Checkpoint(
         items=checkpoint.items + len(page.raw),
         pages=checkpoint.pages + 1,
         next_token=page.next_token,
         done=page.next_token is None,
-        page_size=reported or checkpoint.page_size,
+        page_size=page_size or checkpoint.page_size,
     )
 
 
@@ -192,15 +191,13 @@ class Harvester:
         listings: dict[str, AsyncPaginator[Any]] = {}
         for name in self._names:
             checkpoint = await self._sink.start(name)
-            if name == "assets" and self._folder is not None:
+            if self._downloads(name):
                 async for item in self._sink.stored(name):
                     await self._queue_file(item)
-            progress = self.report.resources[name]
-            progress.items, progress.pages = checkpoint.items, checkpoint.pages
-            progress.resumed, progress.done = checkpoint.pages > 0, checkpoint.done
-            self._checkpoints[name] = checkpoint
+            self._record(name, checkpoint)
+            self.report.resources[name].resumed = checkpoint.pages > 0
             if not checkpoint.done:
-                if checkpoint.page_size is not None:  # an earlier run's largest: asked first
+                if checkpoint.page_size is not None and self._per_page == MAX:  # asked first
                     self._client.expect_page_size(RESOURCES[name], checkpoint.page_size)
                 listing = self._client.paginate(RESOURCES[name], per_page=self._per_page)
                 if checkpoint.next_token is not None:
@@ -215,17 +212,27 @@ class Harvester:
 
     async def _write(self, name: str, page: Page[Any]) -> None:
         """Hand a page to the sink with the checkpoint after it, then queue its files."""
-        checkpoint = _after(self._checkpoints[name], page, largest=self._per_page == MAX)
+        learned = self._client.learned_page_size(RESOURCES[name]) if self._per_page == MAX else None
+        checkpoint = _after(self._checkpoints[name], page, learned)
         await self._sink.write(name, page.raw, checkpoint)
-        self._checkpoints[name] = checkpoint
-        if name == "assets" and self._folder is not None:
+        self._record(name, checkpoint)
+        if self._downloads(name):
             for item in page.raw:
                 await self._queue_file(item)
         progress = self.report.resources[name]
-        progress.items, progress.pages = checkpoint.items, checkpoint.pages
-        progress.done = checkpoint.done
         progress.total, progress.last_page = page.total, page.last_page
         self._notify()
+
+    def _record(self, name: str, checkpoint: Checkpoint) -> None:
+        """Keep `checkpoint` as where `name` stands, in the report too."""
+        self._checkpoints[name] = checkpoint
+        progress = self.report.resources[name]
+        progress.items, progress.pages = checkpoint.items, checkpoint.pages
+        progress.done = checkpoint.done
+
+    def _downloads(self, name: str) -> bool:
+        """Whether the files of `name`'s items are downloaded (assets, when asked)."""
+        return name == "assets" and self._folder is not None
 
     async def _queue_file(self, item: Mapping[str, Any]) -> None:
         if item.get("url"):

@@ -42,9 +42,9 @@ class PageSizes:
         server's answer is read back and a 422 handled as for any probe."""
         self._expected[key] = size
 
-    def known(self, key: str) -> bool:
-        """True once the endpoint's size is learned."""
-        return key in self._sizes
+    def learned(self, key: str) -> int | None:
+        """The size the server used for the endpoint, once a listing has learned it."""
+        return self._sizes.get(key)
 
     def learn(self, key: str, size: int) -> None:
         """Keep the size the server used for `key` (the first answer decides)."""
