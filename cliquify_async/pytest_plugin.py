@@ -22,7 +22,7 @@ import functools
 import importlib.util
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
 import pytest
 
@@ -41,7 +41,7 @@ Scope = Literal["function", "class", "module", "package", "session"]
 _SANDBOX_MARK: Final = "cliquify_sandbox"
 _CLIENT_MARK: Final = "cliquify_client"
 _SANDBOX_DEFAULTS: Final[Mapping[str, Any]] = {"rate_limit": None}  # no throttle unless asked
-_SCOPES: Final[tuple[Scope, ...]] = ("function", "class", "module", "package", "session")
+_SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 _START_TIMEOUT: Final = 30.0  # seconds for the server thread to bind and generate its data
 _STOP_TIMEOUT: Final = 30.0  # seconds for it to close (the sandbox gives requests 1 s)
 _CLIENT_OPTIONS: Final = pytest.StashKey[dict[str, Any]]()
@@ -288,8 +288,7 @@ def _client_fixture_for(request: pytest.FixtureRequest) -> str:
             pytest.fail("cliquify_client needs pytest-asyncio 0.24 or newer", pytrace=False)
         return f"_cliquify_client_asyncio_{scope}"
     if "anyio_backend" in request.fixturenames:
-        backend = request.getfixturevalue("anyio_backend")
-        name = backend if isinstance(backend, str) else backend[0]
+        name = request.getfixturevalue("anyio_backend_name")
         if name != "asyncio":
             pytest.skip(f"cliquify_client needs asyncio (aiohttp does not run on {name})")
         return "_cliquify_client_anyio"

@@ -88,7 +88,7 @@ class RedisRateGate:
 
     def __repr__(self) -> str:
         return (
-            f"<RedisRateGate key={self.keys.key!r} {self.limits[0]} "
+            f"<RedisRateGate key={self.keys.key!r} {self._in_force} "
             f"redis_down={self._health.down_since is not None}>"
         )
 
@@ -184,7 +184,7 @@ class RedisRateGate:
         if int(news):
             # Once at INFO when the budget first learns its window; each tightening at DEBUG.
             level = logging.INFO if int(news) == 1 else logging.DEBUG
-            limits_logger.log(level, "server window learned: %s", self.limits[0])
+            limits_logger.log(level, "server window learned: %s", self._in_force)
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every process of the budget back for `seconds` (a 429's Retry-After); this

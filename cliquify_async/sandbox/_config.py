@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 from attrs import validators as v
@@ -123,9 +123,7 @@ class SandboxConfig:
     pagination: Mapping[str, Shape] = attrs.field(default="resource", converter=_pagination_table)
     max_per_page: int = attrs.field(default=MAX_PER_PAGE, validator=[v.instance_of(int), v.ge(1)])
     # a per_page above max_per_page: served at the maximum, answered 422, or ignored entirely
-    per_page_oversize: Oversize = attrs.field(
-        default="clamp", validator=v.in_(("clamp", "reject", "ignore"))
-    )
+    per_page_oversize: Oversize = attrs.field(default="clamp", validator=v.in_(get_args(Oversize)))
     latency: float = attrs.field(default=0.0, validator=v.ge(0.0))  # seconds added to /api answers
     extra_fields: bool = False
     drop_fields: tuple[str, ...] = attrs.field(default=(), converter=_drop_fields)
