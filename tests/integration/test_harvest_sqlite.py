@@ -21,7 +21,6 @@ from cliquify_async import (
     ConfigurationError,
     Harvester,
     HarvestReport,
-    HarvestSink,
     ServerError,
     SQLiteSink,
 )
@@ -415,9 +414,8 @@ class MemorySink:
 
 async def test_a_sink_of_your_own(sandbox: Sandbox, client: CliquifyClient) -> None:
     sink = MemorySink()
-    typed: HarvestSink = sink  # it satisfies the protocol
 
-    await Harvester(client, typed, resources=["assets", "folders"], per_page=25).run()
+    await Harvester(client, sink, resources=["assets", "folders"], per_page=25).run()
 
     assert sink.items == served(sandbox, ["assets", "folders"])
     assert sink.checkpoints["assets"] == Checkpoint(items=120, pages=5, done=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from cliquify_async import APIConnectionError, CliquifyClient, pytest_plugin
+from cliquify_async import APIConnectionError, pytest_plugin
 from cliquify_async.pytest_plugin import sandbox_client, threaded_sandbox
 from cliquify_async.sandbox import Fault
 
@@ -460,7 +460,7 @@ async def test_sandbox_client_defaults_to_fast_settings() -> None:
     with threaded_sandbox(rate_limit=None) as sandbox:
         client = sandbox_client(sandbox, max_retries=2)
         async with client:
-            assert isinstance(client, CliquifyClient)
+            assert client._transport.retry == pytest_plugin.fast_retries(2)  # millisecond waits
             assert client.rate_limits == ()
             assert client.base_url.host == "127.0.0.1"
             sandbox.faults.add(Fault.status(503), times=2)

@@ -35,7 +35,8 @@ import aiohttp
 import attrs
 import pytest
 
-from cliquify_async import AsyncPaginator, CliquifyClient, CliquifyError, RetryPolicy
+from cliquify_async import AsyncPaginator, CliquifyClient, CliquifyError
+from cliquify_async.pytest_plugin import fast_retries
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 
@@ -52,7 +53,7 @@ FAULT_PROBABILITY = 0.10
 # requests time out as well (measured at 0.8 s: ~700 retries more than faults injected).
 SLOW = 2.0
 TIMEOUT = 1.5
-RETRIES = RetryPolicy(max_retries=6, backoff_base=0.001, backoff_cap=0.01)
+RETRIES = fast_retries(6)
 NO_RETRY_SHARE = 0.05  # listings walked with max_retries=0: most of them end in a typed error
 MIN_COMPLETE_SHARE = 0.90
 # Memory is compared between two rest points (no listing in flight, gc.collect() done, the

@@ -450,6 +450,10 @@ def model_items(draw: st.DrawFn, cls: type[Any]) -> dict[str, Any]:
     return item
 
 
+for_every_model = given(data=st.data(), cls=st.sampled_from(MODELS))
+"""A property over items of every model: draws a model class and a `data` to draw items."""
+
+
 class _Warnings(logging.Handler):
     """The drift warnings logged while it is attached."""
 
@@ -475,7 +479,7 @@ def _outcome(using: Any, value: Any, cls: type[Any]) -> tuple[str, Any, list[str
 
 
 @settings(max_examples=600, deadline=None, database=None)  # cheap, and it guards every model
-@given(data=st.data(), cls=st.sampled_from(MODELS))
+@for_every_model
 def test_exact_decoding_agrees_with_the_lenient_path(data: st.DataObject, cls: type[Any]) -> None:
     item = data.draw(model_items(cls))
     snapshot = json.dumps(item, sort_keys=True)
@@ -484,7 +488,7 @@ def test_exact_decoding_agrees_with_the_lenient_path(data: st.DataObject, cls: t
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(data=st.data(), cls=st.sampled_from(MODELS))
+@for_every_model
 def test_a_page_decodes_as_its_items_do_on_the_lenient_path(
     data: st.DataObject, cls: type[Any]
 ) -> None:
@@ -532,7 +536,7 @@ def exact_items(draw: st.DrawFn, cls: type[Any]) -> dict[str, Any]:
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(data=st.data(), cls=st.sampled_from(MODELS))
+@for_every_model
 def test_an_exactly_shaped_page_is_built_in_one_call_as_the_lenient_path_builds_it(
     data: st.DataObject, cls: type[Any]
 ) -> None:
