@@ -7,6 +7,7 @@ items as they arrive and keep none; (a) gets them all back from its gather, as u
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -86,6 +87,12 @@ class Measured(Generic[T]):
     value: T
     wall: float
     cpu: float
+
+
+def median_ratio(runs: Sequence[Measured[Any]], baseline: Sequence[Measured[Any]]) -> float:
+    """The median over rounds of the rate of `runs` (work / wall time) over the same round's
+    `baseline`, for the same work: each ratio compares two runs made moments apart."""
+    return statistics.median(b.wall / r.wall for r, b in zip(runs, baseline, strict=True))
 
 
 async def _timed(coroutine: Coroutine[Any, Any, T]) -> Measured[T]:

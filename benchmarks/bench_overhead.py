@@ -32,7 +32,7 @@ from cliquify_async._readers import loads
 from cliquify_async.models import Asset
 
 from ._baselines import ACCEPT, Credentials, fetch_token
-from ._contenders import Measured, credentials, measure, unlimited_assets
+from ._contenders import Measured, credentials, measure, median_ratio, unlimited_assets
 from ._report import Row, Table
 from ._sandbox import SandboxProcess
 
@@ -55,11 +55,6 @@ def _once(creds: Credentials, contender: int) -> Measured[int]:
     if measured.value != ASSETS:
         raise RuntimeError(f"contender {contender} saw {measured.value} of {ASSETS} assets")
     return measured
-
-
-def _median_ratio(runs: list[Measured[int]], baseline: list[Measured[int]]) -> float:
-    """The median over rounds of items/s in `runs` over items/s in the same round's `baseline`."""
-    return statistics.median(b.wall / r.wall for r, b in zip(runs, baseline, strict=True))
 
 
 async def _page_bodies(creds: Credentials) -> list[bytes]:
@@ -120,7 +115,7 @@ def overhead(server: SandboxProcess) -> Table:
             runs[contender].append(_once(creds, contender))
     best = [min(r, key=lambda m: m.wall) for r in runs]
     rates = [ASSETS / m.wall for m in best]
-    paired = [_median_ratio(r, runs[1]) for r in runs]
+    paired = [median_ratio(r, runs[1]) for r in runs]
     cpu = [min(m.cpu for m in r) / ASSETS * 1e6 for r in runs]
     table = Table(
         3,

@@ -21,7 +21,7 @@ import attrs
 from ._contenders import Measured, concurrent_assets, credentials, measure, sdk_assets
 from ._report import Row, Table, Value, per_column
 from ._sandbox import Record, SandboxProcess, assets_only
-from ._windows import floor, per_minute, server_windows
+from ._windows import Served, floor, per_minute, server_windows
 
 ITEMS: Final = 20_000
 MAX_PAGE: Final = 500  # the server's largest page
@@ -86,23 +86,15 @@ COLUMNS: Final = (
 
 
 @attrs.frozen
-class Outcome:
+class Outcome(Served):
     """What one column achieved: its own clock and the server's records of /api requests."""
 
     column: Column
     measured: Measured[int]
     records: list[Record]
 
-    @property
-    def sent(self) -> int:
-        return len(self.records)
-
     def count(self, status: int) -> int:
         return sum(r.status == status for r in self.records)
-
-    @property
-    def rate_limited(self) -> int:
-        return sum(r.throttled for r in self.records)
 
     @property
     def asked_later(self) -> str:

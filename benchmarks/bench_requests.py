@@ -26,7 +26,14 @@ import aiohttp
 from cliquify_async import CliquifyClient
 
 from ._baselines import Credentials, fetch_token, get_page
-from ._contenders import ASSETS, Measured, credentials, measure, sequential_assets
+from ._contenders import (
+    ASSETS,
+    Measured,
+    credentials,
+    measure,
+    median_ratio,
+    sequential_assets,
+)
 from ._report import Row, Table
 from ._sandbox import SandboxProcess, assets_only
 
@@ -105,11 +112,6 @@ def _once(server: SandboxProcess, contender: int) -> Measured[int]:
     return measured
 
 
-def _median_ratio(runs: list[Measured[int]], baseline: list[Measured[int]]) -> float:
-    """The median over rounds of requests/s in `runs` over the same round's `baseline`."""
-    return statistics.median(b.wall / r.wall for r, b in zip(runs, baseline, strict=True))
-
-
 def per_request() -> Table:
     """8. Per-request overhead: requests/s of small pages, SDK vs plain aiohttp."""
     started = time.monotonic()
@@ -119,8 +121,8 @@ def per_request() -> Table:
             for contender in range(3):
                 runs[contender].append(_once(server, contender))
     best = [min(r, key=lambda m: m.wall) for r in runs]
-    over_a = [_median_ratio(r, runs[1]) for r in runs]
-    over_b = [_median_ratio(r, runs[2]) for r in runs]
+    over_a = [median_ratio(r, runs[1]) for r in runs]
+    over_b = [median_ratio(r, runs[2]) for r in runs]
     table = Table(
         8,
         "Per-request overhead: requests per second on one-item pages, limit off",
