@@ -1,6 +1,6 @@
 """Testing your own code with the cliquify fixtures: nothing to copy, only to request.
 
-    pip install "cliquify-async[test]"      # or: cliquify-async pytest pytest-asyncio
+    pip install "cliquify-async[pytest]"    # or: cliquify-async pytest pytest-asyncio
     python -m pytest -p no:cacheprovider    # from this directory: it has its own pytest.ini
 
 `cliquify_sandbox` is a fresh sandbox per test (a real HTTP server on 127.0.0.1, no rate limit
