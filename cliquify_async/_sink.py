@@ -40,9 +40,9 @@ class HarvestSink(Protocol):
 
     A sink must store each page together with the checkpoint after it, so that a crash at any
     moment leaves either both or neither; that is what lets a rerun write every item once.
-    The harvest calls `open` once, then `start` and `stored` per resource, then `write` for
-    every page in listing order (one call at a time), and `close` when it ends, even by an
-    error, if `open` succeeded.
+    The harvest calls `open` once, then `start` per resource (and `stored` for assets when it
+    downloads), then `write` for every page in listing order (one call at a time), and `close`
+    when it ends, even by an error, if `open` succeeded.
     """
 
     @property

@@ -65,7 +65,7 @@ class JSONLinesSink:
     The page is appended and fsynced before `.harvest/<name>.json` records it, and a rerun
     cuts the file back to what the state records, so a torn page is fetched again. A resource
     once done is not listed again. Writes run in the event loop: one append and one fsync per
-    page, the same as it has always been.
+    page.
     """
 
     def __init__(self, out: str | os.PathLike[str]) -> None:
