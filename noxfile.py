@@ -17,7 +17,7 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The test suite against the sandbox server (and a redis-server) on loopback."""
-    session.install("-e", ".[test,redis]")
+    session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 

@@ -14,16 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +25,7 @@ import attrs
 
 from cliquify_async import CliquifyClient, RetryPolicy
 from cliquify_async.sandbox import Sandbox
+from tests.redis_server import redis_url
 
 from ._windows import server_windows
 
@@ -88,40 +83,6 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the parent: redis-server, sandbox, workers, report --------------------------------------
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """$CLIQUIFY_TEST_REDIS_URL, or a redis-server without persistence on a free port."""
-    if os.environ.get("CLIQUIFY_TEST_REDIS_URL"):
-        yield os.environ["CLIQUIFY_TEST_REDIS_URL"]
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed: apt-get install redis-server")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as workdir:
-        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", workdir, "--logfile", "redis.log"]
-        server = subprocess.Popen(command)  # noqa: S603
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                        conn.sendall(b"PING\r\n")
-                        if conn.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(0.02)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 @attrs.frozen(kw_only=True)
@@ -250,7 +211,7 @@ def main(argv: Sequence[str] = sys.argv[1:]) -> None:
         f"window; each lists {DATA['assets']} assets, {DATA['templates']} templates and "
         f"{DATA['folders']} folders at {PER_PAGE} per page ({PROCESSES * PAGES} requests in all)."
     )
-    with redis_server() as url:
+    with redis_url() as url:
         outcomes = asyncio.run(compare(url))
     print(table(outcomes))
 

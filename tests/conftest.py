@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,11 +15,40 @@ from aiohttp import web
 from cliquify_async import CliquifyClient
 from cliquify_async.pytest_plugin import sandbox_client
 from cliquify_async.sandbox import Sandbox
+from tests import redis_server
 
 pytest_plugins = ["pytester"]
 
 SandboxFactory = Callable[..., Awaitable[Sandbox]]
 ClientFactory = Callable[..., CliquifyClient]
+
+
+NO_SKIP = "CLIQUIFY_TEST_NO_SKIP"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With $CLIQUIFY_TEST_NO_SKIP set (CI sets it), a skip fails the run: CI provides all."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if os.environ.get(NO_SKIP) and skipped:
+        for report in skipped:
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+            reporter.write_line(f"skipped under ${NO_SKIP}: {report.nodeid}: {reason}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def need_redis_server() -> None:
+    """Skip the calling test, saying what to install, when no redis-server is on PATH."""
+    if shutil.which("redis-server") is None:
+        pytest.skip(redis_server.MISSING)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[redis_server.RedisServer]:
+    """A redis-server of this test's own, which it may stop and restart."""
+    need_redis_server()
+    with redis_server.running() as server:
+        yield server
 
 
 @pytest.fixture

@@ -12,13 +12,8 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +23,7 @@ import pytest
 from cliquify_async.sandbox import Fault, Sandbox, SandboxConfig
 from tests.conftest import SandboxFactory
 from tests.integration.test_doctor import without_expires_in
+from tests.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -200,12 +196,6 @@ async def test_web_app_with_the_cliquify_variables(
     assert sandbox.stats.token_requests == 1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_aiohttp_app_serves_until_interrupted(make_sandbox: SandboxFactory) -> None:
     sandbox = await make_sandbox(**SERVED)
     port = free_port()
@@ -234,33 +224,7 @@ async def test_aiohttp_app_serves_until_interrupted(make_sandbox: SandboxFactory
 # --- multiprocess_harvest.py ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A throwaway redis-server on loopback, as the example's docstring starts one."""
-    pytest.importorskip("redis", reason="the redis package is not installed")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
-    server = subprocess.Popen([*command, "no"], stdout=subprocess.DEVNULL)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-async def test_multiprocess_harvest_shares_one_budget(redis_url: str) -> None:
+async def test_multiprocess_harvest_shares_one_budget(own_redis: RedisServer) -> None:
     out, _ = await run(
         "multiprocess_harvest.py",
         "--sandbox",
@@ -269,7 +233,7 @@ async def test_multiprocess_harvest_shares_one_budget(redis_url: str) -> None:
         "--per-page",
         "50",
         "--redis-url",
-        redis_url,
+        own_redis.url,
     )
 
     workers = re.findall(r"^worker \d+: .*?, (\d+) assets,", out, re.MULTILINE)

@@ -1,18 +1,22 @@
 """The built wheel: what it ships, and that it imports and runs without the source tree.
 
 The wheel is built offline from this checkout (`pip wheel --no-build-isolation`, hatchling
-comes with the test extra) and installed with `--no-deps` into a fresh venv that borrows the
-dependencies of this environment, so nothing is downloaded and the installed copy is tested.
+comes with the test extra) and installed with `--no-deps` into a fresh venv. A `.pth` file there
+names this environment's site-packages, after the venv's own: the venv sees exactly the
+dependencies the tests run with (never the base interpreter's), nothing is downloaded, and the
+installed copy comes first.
 """
 
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from cliquify_async import __version__
@@ -58,17 +62,22 @@ def test_the_installed_wheel_imports_and_runs_without_the_source_tree(
     wheel: Path, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv, cwd=tmp_path)
+    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
         "--no-index", wheel, cwd=tmp_path)  # fmt: skip
+    (own,) = run(python, "-c", "import site; print(*site.getsitepackages())", cwd=tmp_path).split()
+    # Lines of a .pth file join sys.path; .pth files inside them (this checkout's editable
+    # install among them) are not read, so the checkout stays out of the venv's path.
+    (Path(own) / "test-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
 
     probe = (
-        "import cliquify_async, cliquify_async._protocol as p; "
+        "import aiohttp, cliquify_async, cliquify_async._protocol as p; print(aiohttp.__file__); "
         "print(cliquify_async.__file__); print(cliquify_async.__version__); print(p.USER_AGENT)"
     )
-    where, version, agent = run(python, "-c", probe, cwd=tmp_path).splitlines()
+    dependency, where, version, agent = run(python, "-c", probe, cwd=tmp_path).splitlines()
 
+    assert dependency == aiohttp.__file__  # this environment's, whatever the base Python has
     assert Path(where).is_relative_to(venv), where  # the installed copy, not this checkout
     assert version == __version__
     assert agent == USER_AGENT == f"cliquify-async/{__version__}"

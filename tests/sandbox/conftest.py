@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from sandbox_helpers import FakeClock
+
+from tests.sandbox.sandbox_helpers import FakeClock
 
 
 @pytest.fixture

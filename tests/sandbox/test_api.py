@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import FakeClock, get, issue_token
 
 from cliquify_async.sandbox import Sandbox
+from tests.sandbox.sandbox_helpers import FakeClock, get, issue_token
 
 MakeSandbox = Callable[..., Any]
 PATHS = [

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import get, issue_token
 
 from cliquify_async.sandbox import Fault, FaultKind, FaultPlan, Sandbox
+from tests.sandbox.sandbox_helpers import get, issue_token
 
 MakeSandbox = Callable[..., Any]
 

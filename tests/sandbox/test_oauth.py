@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import FakeClock, get, issue_token, post
 
 from cliquify_async.sandbox import Sandbox
+from tests.sandbox.sandbox_helpers import FakeClock, get, issue_token, post
 
 MakeSandbox = Callable[..., Any]
 JWT_LIKE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")

@@ -8,7 +8,6 @@ from typing import Any
 import aiohttp
 import attrs
 import pytest
-from sandbox_helpers import get, issue_token
 
 from cliquify_async.sandbox import Sandbox
 from cliquify_async.sandbox._pagination import (
@@ -19,6 +18,7 @@ from cliquify_async.sandbox._pagination import (
     encode_cursor,
     render,
 )
+from tests.sandbox.sandbox_helpers import get, issue_token
 
 FLAT_KEYS = [
     "current_page", "data", "first_page_url", "from", "last_page", "last_page_url", "links",

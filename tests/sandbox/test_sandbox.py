@@ -9,10 +9,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import FakeClock, get, issue_token
 
 import cliquify_async.sandbox as sandbox_module
 from cliquify_async.sandbox import RecordedRequest, Sandbox, SandboxConfig, SandboxStats
+from tests.sandbox.sandbox_helpers import FakeClock, get, issue_token
 
 MakeSandbox = Callable[..., Any]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import FakeClock, get, issue_token
 
 from cliquify_async.sandbox import Sandbox, SandboxConfig
 from cliquify_async.sandbox._throttle import FixedWindowThrottle, StackedThrottle
+from tests.sandbox.sandbox_helpers import FakeClock, get, issue_token
 
 MakeSandbox = Callable[..., Any]
 

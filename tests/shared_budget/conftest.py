@@ -3,51 +3,27 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-pytest.importorskip("redis", reason="the [redis] extra is not installed")
+# `redis.asyncio`, not `redis`: a folder named redis on the path would satisfy the latter.
+pytest.importorskip("redis.asyncio", reason="redis-py is not installed (the [test] extra has it)")
 
 from redis.asyncio import Redis
 
-from tests.redis.redis_server import RedisServer
-
-ENV_URL = "CLIQUIFY_TEST_REDIS_URL"
-
-
-def _need_binary() -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+from tests import redis_server
+from tests.conftest import need_redis_server
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """$CLIQUIFY_TEST_REDIS_URL, or a redis-server of our own for the whole session."""
-    if os.environ.get(ENV_URL):
-        yield os.environ[ENV_URL]
-        return
-    _need_binary()
-    server = RedisServer()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A redis-server this test may stop and restart (the shared one must stay up)."""
-    _need_binary()
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+    if not os.environ.get(redis_server.ENV_URL):
+        need_redis_server()
+    with redis_server.redis_url() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""One process of a fleet: `python -m tests.redis.worker '<json job>'` lists assets, templates
-and folders through a client sharing its budget via Redis, and prints a JSON summary."""
+"""One process of a fleet: `python -m tests.shared_budget.worker '<json job>'` lists assets,
+templates and folders through a client sharing its budget via Redis, and prints a JSON summary."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from cliquify_async import AccessToken, CliquifyClient, StoredToken
 from cliquify_async.redis import RedisTokenStore, RedisUnavailableError, client_from_redis_url
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
-from tests.redis.redis_server import free_port
+from tests.redis_server import free_port
 
 
 def stored(value: str, lifetime: float | None = 3600) -> StoredToken:

@@ -18,7 +18,7 @@ from cliquify_async.redis import (
     RedisUnavailableError,
     client_from_redis_url,
 )
-from tests.redis.redis_server import free_port
+from tests.redis_server import free_port
 
 ANSWERED: dict[str, str] = {}  # a response without X-RateLimit-* headers
 

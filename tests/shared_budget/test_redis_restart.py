@@ -11,7 +11,7 @@ import pytest
 from cliquify_async import RetryPolicy
 from cliquify_async.redis import client_from_redis_url
 from tests.conftest import SandboxFactory
-from tests.redis.redis_server import RedisServer
+from tests.redis_server import RedisServer
 
 LIMIT, WINDOW = 20, 0.5
 

@@ -1,13 +1,25 @@
-"""A real redis-server on a free loopback port, started and stopped by the tests."""
+"""A real redis-server on a free loopback port, started and stopped by the tests and benchmarks.
+
+Where the tests need Redis they take it from `CLIQUIFY_TEST_REDIS_URL`, or start one of their
+own when `redis-server` is on PATH, or skip with a reason that says what to install.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+ENV_URL = "CLIQUIFY_TEST_REDIS_URL"
+MISSING = (
+    "redis-server is not on PATH (apt-get install redis-server, or set CLIQUIFY_TEST_REDIS_URL)"
+)
 
 
 def free_port() -> int:
@@ -23,7 +35,7 @@ class RedisServer:
     def __init__(self, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
+            raise FileNotFoundError(MISSING)
         self.binary = binary
         self.port = port or free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="cliquify-redis-")
@@ -73,3 +85,24 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@contextlib.contextmanager
+def running() -> Iterator[RedisServer]:
+    """A redis-server of this process's own, stopped and cleaned up afterwards."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def redis_url() -> Iterator[str]:
+    """$CLIQUIFY_TEST_REDIS_URL, or the URL of a redis-server of our own while it runs."""
+    if os.environ.get(ENV_URL):
+        yield os.environ[ENV_URL]
+        return
+    with running() as server:
+        yield server.url

@@ -32,7 +32,7 @@ async def run_fleet(sandbox: Sandbox, redis_url: str, key: str) -> list[dict[str
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.redis.worker",
+            "tests.shared_budget.worker",
             json.dumps(job),
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
