@@ -4,11 +4,18 @@ import logging
 
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
-from ._harvest import DownloadProgress, Harvester, HarvestReport, ResourceProgress
+from ._harvest import (
+    DownloadProgress,
+    Harvester,
+    HarvestReport,
+    ItemFailure,
+    ResourceProgress,
+)
 from ._limits import RateLimit
 from ._pagination import AsyncPaginator, Page, PageIterator
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
 from ._ratelimit import LocalRateGate
+from ._readers import ReadLimits
 from ._retry import RetryPolicy
 from ._sink import Checkpoint, HarvestSink
 from ._sink_jsonl import JSONLinesSink
@@ -30,10 +37,15 @@ from .errors import (
     InsufficientScopeError,
     InvalidClientError,
     InvalidTokenError,
+    MalformedURLError,
     NotFoundError,
+    OutputError,
+    OutputLockedError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServerError,
     TokenNotFoundError,
     UntrustedURLError,
@@ -71,19 +83,26 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidClientError",
     "InvalidTokenError",
+    "ItemFailure",
     "JSONLinesSink",
     "LocalRateGate",
     "Logo",
+    "MalformedURLError",
     "MemoryTokenStore",
     "NotFoundError",
+    "OutputError",
+    "OutputLockedError",
     "Page",
     "PageIterator",
+    "PaginationError",
     "PermissionDeniedError",
     "RateGate",
     "RateLimit",
     "RateLimitError",
+    "ReadLimits",
     "ResourceProgress",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SQLiteSink",
     "ServerError",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ._plugins import MemoryTokenStore, StoredToken, TokenStore
+from ._redact import Secrets
 from ._tasks import background
 from .errors import ClientClosedError
 from .models import AccessToken
@@ -31,8 +32,10 @@ class TokenManager:
         fetch: Callable[[], Awaitable[AccessToken]],
         *,
         store: TokenStore | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self._fetch = fetch
+        self._secrets = secrets or Secrets()
         self.store: TokenStore = store or MemoryTokenStore()
         self._token: AccessToken | None = None
         self._renew_at = 0.0
@@ -103,7 +106,9 @@ class TokenManager:
         return self._token
 
     def _adopt(self, stored: StoredToken, *, fresh_from_server: bool = False) -> bool:
-        """Use `stored` if it is fresh enough (renewed a margin before it expires)."""
+        """Use `stored` if it is fresh enough (renewed a margin before it expires); either way
+        it is a token this client has held, masked from every text from now on."""
+        self._secrets.remember_token(stored.token.access_token)
         if stored.expires_at is None:
             self._token, self._renew_at = stored.token, float("inf")
             return True

@@ -7,20 +7,31 @@ They go to the `cliquify_async.drift` logger at WARNING; silence them with
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
+from typing import Final
 
-logger = logging.getLogger("cliquify_async.drift")
+from ._log import get_logger
+
+logger = get_logger("cliquify_async.drift")
+
+MAX_WARNINGS: Final = 200
+"""Distinct warnings given before the rest are dropped: a server that makes up a new field
+name per item would otherwise fill the log (and this module's memory) without end."""
 
 _seen: set[tuple[str, str, str]] = set()
 
 
 def _warn(kind: str, message: str, model: str, field: str, *details: object) -> None:
-    """Log `message` with the model, the field and `details`, once per model, field and kind."""
+    """Log `message` with the model, the field and `details`, once per model, field and kind,
+    and no more than MAX_WARNINGS times in all."""
     key = (model, field, kind)
-    if key not in _seen:
-        _seen.add(key)
-        logger.warning(message, model, field, *details)
+    if key in _seen or len(_seen) > MAX_WARNINGS:
+        return
+    _seen.add(key)
+    if len(_seen) > MAX_WARNINGS:
+        logger.warning("more than %d drift warnings; no more will be given", MAX_WARNINGS)
+        return
+    logger.warning(message, model, field, *details)
 
 
 def unknown_fields(model: str, fields: Iterable[str]) -> None:

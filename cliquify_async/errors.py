@@ -7,9 +7,14 @@ cause. The tree::
     ├── ConfigurationError            bad constructor arguments or environment
     ├── ClientClosedError             the client was used after aclose()
     ├── UntrustedURLError             a response pointed the client at another origin
+    │   └── MalformedURLError         ... or at a URL that is not a usable http(s) URL
+    ├── PaginationError               a listing went past a bound (announced pages, repeats)
     ├── APIConnectionError            the request never got an HTTP answer
     │   └── APITimeoutError           ... because a timeout ran out
+    ├── OutputError                   the harvest output cannot be written safely (an OSError)
+    │   └── OutputLockedError         ... because another live harvest holds it
     ├── ResponseDecodeError           a 2xx body that is not the JSON we expect
+    │   └── ResponseTooLargeError     ... or is larger than the client reads
     └── APIStatusError                the server answered with an error status
         ├── BadRequestError           400
         ├── AuthenticationError       401
@@ -25,7 +30,9 @@ cause. The tree::
         ├── RateLimitError            429
         └── ServerError               5xx
 
-Messages never contain the client secret or a token.
+Messages and the attributes that keep what the server sent (`text`, `body`, `headers`, `url`)
+never contain the client secret or a token the client has held: they are masked by value,
+in whatever encoding the server echoed them.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._redact import redact, scrub
 
 __all__ = [
     "APIConnectionError",
@@ -49,10 +58,15 @@ __all__ = [
     "InsufficientScopeError",
     "InvalidClientError",
     "InvalidTokenError",
+    "MalformedURLError",
     "NotFoundError",
+    "OutputError",
+    "OutputLockedError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "TokenNotFoundError",
     "UntrustedURLError",
@@ -69,7 +83,10 @@ def excerpt(text: str) -> str:
 
 
 class CliquifyError(Exception):
-    """Base class of every exception raised by cliquify-async."""
+    """Base class of every exception raised by cliquify-async; text arguments are redacted."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigurationError(CliquifyError, ValueError):
@@ -85,7 +102,37 @@ class UntrustedURLError(CliquifyError):
 
     def __init__(self, message: str, *, url: str) -> None:
         super().__init__(message)
-        self.url = url
+        self.url = redact(url)
+
+
+class MalformedURLError(UntrustedURLError):
+    """A response named a URL the client will not request: unparsable, a bad port or host name,
+    credentials in it, not http(s), or longer than the client reads."""
+
+
+class PaginationError(CliquifyError):
+    """A listing went past a bound: more pages or items than its server announced, a page
+    that only repeats items it already gave, or `max_pages`.
+
+    `url` is the page at which it stopped, `pages` how many pages it had handed out, and
+    `bound` which bound it was ("last_page", "total", "repeat" or "max_pages"). The items
+    before it were each yielded once; `next_token` still names where it stopped.
+    """
+
+    def __init__(self, message: str, *, url: str, pages: int, bound: str) -> None:
+        super().__init__(message)
+        self.url = redact(url)
+        self.pages = pages
+        self.bound = bound
+
+
+class OutputError(CliquifyError, OSError):
+    """The harvest output cannot be written safely: a symlink the SDK did not create sits
+    where it would write. Also an OSError, since it is about the user's own disk."""
+
+
+class OutputLockedError(OutputError):
+    """Another live harvest holds the output (its lock file); the two never run side by side."""
 
 
 class APIConnectionError(CliquifyError):
@@ -94,7 +141,7 @@ class APIConnectionError(CliquifyError):
     def __init__(self, message: str, *, method: str, url: str) -> None:
         super().__init__(f"{message} ({method} {url})")
         self.method = method
-        self.url = url
+        self.url = redact(url)
 
 
 class APITimeoutError(APIConnectionError):
@@ -121,10 +168,14 @@ class ResponseDecodeError(CliquifyError):
         shown = f": {excerpt(text)!r}" if text else ""
         super().__init__(f"{reason}{where}{shown}")
         self.reason = reason
-        self.text = text
-        self.data = data
+        self.text = redact(text)
+        self.data = scrub(data)
         self.status = status
-        self.url = url
+        self.url = None if url is None else redact(url)
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """A body longer than the client's bound (`ReadLimits`), refused before it was held."""
 
 
 class APIStatusError(CliquifyError):
@@ -142,13 +193,14 @@ class APIStatusError(CliquifyError):
         url: str = "",
     ) -> None:
         super().__init__(f"{status} {message} ({method} {url})")
-        self.message = message
+        self.message = redact(message)
         self.status = status
-        self.code = code
-        self.body = body
-        self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.code = None if code is None else redact(code)
+        self.body = scrub(body)
+        shown = CIMultiDict((name, redact(value)) for name, value in (headers or {}).items())
+        self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(shown)
         self.method = method
-        self.url = url
+        self.url = redact(url)
 
 
 class BadRequestError(APIStatusError):
@@ -194,7 +246,7 @@ class ValidationError(APIStatusError):
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
-        self.errors: dict[str, list[str]] = dict(errors or {})
+        self.errors: dict[str, list[str]] = scrub(dict(errors or {}))
 
 
 class InvalidTokenError(ValidationError):

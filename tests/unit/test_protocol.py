@@ -20,7 +20,7 @@ from cliquify_async._protocol import (
     retry_after_from,
     unwrap,
 )
-from cliquify_async._readers import redact
+from cliquify_async._redact import redact
 
 URL = "https://oauth.cliquify.me/api/assets"
 NOW = datetime(2026, 4, 9, 14, 0, 0, tzinfo=UTC)

@@ -1,0 +1,69 @@
+"""The SDK's loggers: each record's arguments are made safe before any handler sees them.
+
+Log arguments often come from the server (a path, a message, a field name). Each is
+redacted of secrets, has its control characters escaped (so a newline cannot forge a second
+log line) and is cut to `MAX_ARG_CHARS`, so a 5 MB field name makes a short line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Final
+
+from ._redact import redact
+
+MAX_ARG_CHARS: Final = 500
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, limit: int = MAX_ARG_CHARS) -> str:
+    """`text` redacted, with control characters escaped, cut to `limit` characters."""
+    length = len(text)
+    # Escaping and redacting a huge text only to cut it would be waste: twice the limit keeps
+    # enough for a secret across the cut to be masked too.
+    shown = _CONTROL.sub(_escape, redact(text[: 2 * limit]))
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({length} chars)"
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode()
+
+
+class _Shown(str):
+    """Safe text that `%r` shows quoted as it is, not escaped a second time."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{self}'"
+
+
+def _safe(arg: Any) -> Any:
+    """A log argument as it may be shown: numbers as they are, anything else as safe text."""
+    if arg is None or isinstance(arg, bool | int | float):
+        return arg
+    return _Shown(printable(str(arg)))
+
+
+class SafeArguments(logging.Filter):
+    """Makes every argument of a record safe to show (see the module docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_safe(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _safe(value) for key, value in record.args.items()}
+        record.msg = printable(str(record.msg), limit=2 * MAX_ARG_CHARS)
+        return True
+
+
+_FILTER: Final = SafeArguments()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger `name` (under `cliquify_async`), with the filter that makes it safe."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
