@@ -1,40 +1,100 @@
-"""What to do with a successful response: parse it as JSON, or stream it into a file."""
+"""What to do with a successful response: parse it as JSON, or stream it into a file, reading
+no more than the client's bounds allow (`ReadLimits`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import aiohttp
 import msgspec
+from attrs import field, frozen, validators
 
-from .errors import ResponseDecodeError
+from ._redact import redact
+from ._sink import create_exclusive
+from .errors import APITimeoutError, ResponseDecodeError, ResponseTooLargeError
 
 R = TypeVar("R")
 Reader = Callable[[aiohttp.ClientResponse], Awaitable[R]]
 """Reads a successful response into a result."""
 
-DOWNLOAD_CHUNK = 64 * 1024
-
-# Values that may be secrets, in case a broken response body ends up in an exception.
-_SECRET_VALUE = re.compile(
-    r'("(?:access_token|refresh_token|token|client_secret)"\s*:\s*")[^"]*'
-    r"|\beyJ[\w-]+\.[\w-]+(?:\.[\w-]*)?"
-)
+MiB: Final = 2**20
 
 
-def redact(text: str) -> str:
-    """`text` with token-like values and JWTs masked: safe for a message or a log."""
-    return _SECRET_VALUE.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+@frozen(kw_only=True)
+class ReadLimits:
+    """How much of a response the client reads, and how slowly it lets it arrive.
+
+    A JSON body longer than `max_json_bytes` (counted after decompression) is refused with
+    ResponseTooLargeError before it is held; an error body is cut at `max_error_bytes` (its
+    start names the error). A body or file that arrives at fewer than `min_bytes_per_second`,
+    averaged over each `slow_window` seconds, is given up with APITimeoutError, so a server
+    that trickles cannot hold a call past its deadline; silence alone is bounded by the
+    timeout's `sock_read`.
+    """
+
+    max_json_bytes: int = field(default=32 * MiB, validator=validators.gt(0))
+    max_error_bytes: int = field(default=64 * 1024, validator=validators.gt(0))
+    min_bytes_per_second: float = field(default=1024.0, validator=validators.ge(0))
+    slow_window: float = field(default=30.0, validator=validators.gt(0))
+
+
+DEFAULT_READ_LIMITS: Final = ReadLimits()
+
+
+async def stream(
+    response: aiohttp.ClientResponse, limits: ReadLimits, *, max_bytes: int | None = None
+) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive (decompressed, if the session decompresses), with
+    ResponseTooLargeError once they pass `max_bytes` and APITimeoutError for a trickle."""
+    if max_bytes is not None and (response.content_length or 0) > max_bytes:
+        raise _too_large(response, max_bytes, f"Content-Length {response.content_length}")
+    clock = asyncio.get_running_loop().time
+    total = 0
+    window_start, window_bytes = clock(), 0
+    async for chunk in response.content.iter_any():
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise _too_large(response, max_bytes, f"more than {max_bytes} bytes")
+        window_bytes += len(chunk)
+        now = clock()
+        if now - window_start >= limits.slow_window:
+            if window_bytes < limits.min_bytes_per_second * (now - window_start):
+                raise APITimeoutError(
+                    f"the body arrived at {window_bytes / (now - window_start):.0f} bytes/s, "
+                    f"below the floor of {limits.min_bytes_per_second:g} bytes/s",
+                    method=response.method,
+                    url=str(response.url),
+                )
+            window_start, window_bytes = now, 0
+        yield chunk
+
+
+def _too_large(response: aiohttp.ClientResponse, max_bytes: int, seen: str) -> Exception:
+    return ResponseTooLargeError(
+        f"the response body is larger than the client reads ({seen}; max_json_bytes={max_bytes})",
+        status=response.status,
+        url=str(response.url),
+    )
+
+
+async def read_error_text(response: aiohttp.ClientResponse, limits: ReadLimits) -> str:
+    """The start of an error body as text, at most `max_error_bytes` of it."""
+    kept = bytearray()
+    async for chunk in stream(response, limits):
+        kept += chunk[: limits.max_error_bytes - len(kept)]
+        if len(kept) >= limits.max_error_bytes:
+            break
+    return kept.decode("utf-8", "replace")
 
 
 _decoder: Final = msgspec.json.Decoder()
 
 
-def loads(raw: bytes) -> Any:
+def loads(raw: bytes | bytearray) -> Any:
     """JSON from bytes: msgspec's parse (about 1.4 times as fast as json's on a page of assets,
     integers of any size exact), and json's for what msgspec refuses (NaN, lone surrogates,
     UTF-16, a byte-order mark), so nothing a server sends decodes differently from the
@@ -45,27 +105,39 @@ def loads(raw: bytes) -> Any:
         return json.loads(raw)
 
 
-async def read_json(response: aiohttp.ClientResponse) -> Any:
-    """The whole body as JSON, or ResponseDecodeError keeping the (redacted) text."""
-    raw = await response.read()
+async def read_json(
+    response: aiohttp.ClientResponse, limits: ReadLimits = DEFAULT_READ_LIMITS
+) -> Any:
+    """The whole body as JSON, up to `limits.max_json_bytes`; ResponseDecodeError keeping the
+    (redacted) text when it is not JSON."""
+    raw = bytearray()
+    async for chunk in stream(response, limits, max_bytes=limits.max_json_bytes):
+        raw += chunk
     try:
         return loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ResponseDecodeError(
             "the response body is not JSON",
-            text=redact(raw.decode("utf-8", "replace")),
+            text=redact(raw[: limits.max_error_bytes].decode("utf-8", "replace")),
             status=response.status,
             url=str(response.url),
         ) from exc
 
 
-async def save_to(dest: Path, response: aiohttp.ClientResponse) -> int:
-    """Stream the body to `dest` through a temporary name, so `dest` only ever appears whole."""
-    partial_file = dest.with_name(dest.name + ".part")
+async def save_to(
+    dest: Path, response: aiohttp.ClientResponse, limits: ReadLimits = DEFAULT_READ_LIMITS
+) -> int:
+    """Stream the body to `dest` through a temporary name, so `dest` only ever appears whole.
+
+    The temporary `.<name>.part` (hidden, so never another download's `dest`) is created
+    exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, after removing a leftover or a symlink planted
+    there) and renamed over `dest`, which replaces a symlink there instead of following it.
+    """
+    partial_file = dest.with_name(f".{dest.name}.part")
     written = 0
     try:
-        with partial_file.open("wb") as out:
-            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+        with create_exclusive(partial_file) as out:
+            async for chunk in stream(response, limits):
                 out.write(chunk)
                 written += len(chunk)
         partial_file.replace(dest)

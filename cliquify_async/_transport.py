@@ -8,7 +8,6 @@ out of the timeout and counts the replay against the budget.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, ParamSpec, cast
 
 import aiohttp
+import attrs
 from attrs import define, frozen
 from multidict import CIMultiDict
 from yarl import URL
@@ -25,19 +25,32 @@ from ._auth import TokenManager
 from ._config import ClientConfig, same_origin
 from ._convert import structure
 from ._endpoints import TOKEN_PATH
+from ._log import get_logger
 from ._page_size import PageSizes
 from ._plugins import RateGate, TokenStore
 from ._protocol import DEFAULT_HEADERS, error_for_response, unwrap
-from ._readers import R, Reader, read_json, save_to
+from ._readers import (
+    DEFAULT_READ_LIMITS,
+    R,
+    Reader,
+    ReadLimits,
+    read_error_text,
+    read_json,
+    save_to,
+)
+from ._redact import Secrets, register, unregister
 from ._retry import RetryPolicy
 from .models import AccessToken
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 P = ParamSpec("P")
 State = Literal["unopened", "open", "closed"]
 
-_FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*"}
+# A file is saved as it was sent: never inflated into something larger than its transfer.
+_FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*", "Accept-Encoding": "identity"}
+DEFAULT_READ_TIMEOUT = 30.0
+"""Seconds of silence after which a read gives up, where the timeout sets no bound of its own."""
 
 
 @frozen
@@ -65,6 +78,16 @@ class ClientStats:
     """Requests replayed once with a new token after a 401."""
 
 
+def _token_shape_error(config: ClientConfig, exc: errors.ResponseDecodeError) -> Exception:
+    """The token endpoint's answer was not the documented JSON: an error that keeps none of
+    it, since it may hold a token not yet known to be one (a form-encoded answer, say)."""
+    return errors.ResponseDecodeError(
+        f"the token response is not the documented shape ({exc.reason})",
+        status=exc.status,
+        url=str(config.url(TOKEN_PATH)),
+    )
+
+
 def _refuses_json(exc: errors.APIStatusError, body: Mapping[str, Any]) -> bool:
     """True when the token endpoint did not read a JSON body: 415, or a 422 that says a field
     we did send is missing."""
@@ -73,13 +96,21 @@ def _refuses_json(exc: errors.APIStatusError, body: Mapping[str, Any]) -> bool:
     return isinstance(exc, errors.ValidationError) and bool(set(exc.errors) & set(body))
 
 
+def api_timeout(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+    """`timeout`, with a bound on each read when it sets no bound at all."""
+    if timeout.total is None and timeout.sock_read is None:
+        return attrs.evolve(timeout, sock_read=DEFAULT_READ_TIMEOUT)
+    return timeout
+
+
 def download_timeout(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
-    """A file may take any time in all; only connecting and each read are bounded."""
+    """A file may take any time in all; only connecting and each read are bounded (the
+    ReadLimits' floor on the rate bounds a trickle)."""
     return aiohttp.ClientTimeout(
         total=None,
         connect=timeout.connect,
         sock_connect=timeout.sock_connect,
-        sock_read=timeout.sock_read or timeout.total,
+        sock_read=timeout.sock_read or timeout.total or DEFAULT_READ_TIMEOUT,
     )
 
 
@@ -96,14 +127,22 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         session: aiohttp.ClientSession | None,
         trace_configs: list[aiohttp.TraceConfig] | None,
+        read_limits: ReadLimits = DEFAULT_READ_LIMITS,
     ) -> None:
+        self.secrets = Secrets()
+        """The client secret and the tokens held, masked in every text that leaves the SDK
+        while this client is open."""
+        self.secrets.remember_secret(config.client_secret.reveal(), user=config.client_id)
+        register(self.secrets)
         self.config = config
         self._api_prefix = config.url("/api/").path
         self.retry = retry
-        self.timeout = timeout
+        self.timeout = api_timeout(timeout)
         self._download_timeout = download_timeout(timeout)
+        self.read_limits = read_limits
+        self._read_json: Reader[Any] = partial(read_json, limits=read_limits)
         self.gate = gate
-        self.tokens = TokenManager(self._fetch_token, store=token_store)
+        self.tokens = TokenManager(self._fetch_token, store=token_store, secrets=self.secrets)
         self.stats = ClientStats()
         self.page_sizes = PageSizes()
         self._retried: dict[tuple[RetryPolicy, object], Callable[..., Awaitable[Any]]] = {}
@@ -135,6 +174,7 @@ class Transport:
             return
         self.state = "closed"
         await self.tokens.aclose()
+        unregister(self.secrets)
         if self._owns_session and self._session is not None:
             await self._session.close()
 
@@ -144,11 +184,11 @@ class Transport:
 
     async def get_json(self, url: URL, *, retry: RetryPolicy | None = None) -> Any:
         """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay."""
-        return await self._api(url, read_json, retry or self.retry)
+        return await self._api(url, self._read_json, retry or self.retry)
 
     async def download(self, url: URL, dest: Path, *, retry: RetryPolicy | None = None) -> int:
         """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs."""
-        save = partial(save_to, dest)
+        save = partial(save_to, dest, limits=self.read_limits)
         policy = retry or self.retry
         if self.is_api(url):
             return await self._api(url, save, policy, file=True)
@@ -159,7 +199,8 @@ class Transport:
         doctor): through the gate with the token, no retries."""
 
         async def keep(response: aiohttp.ClientResponse) -> Probe:
-            return Probe(response.status, CIMultiDict(response.headers), await read_json(response))
+            body = await self._read_json(response)
+            return Probe(response.status, CIMultiDict(response.headers), body)
 
         try:
             return await self._api(url, keep, RetryPolicy(max_retries=0))
@@ -178,8 +219,8 @@ class Transport:
         send = self._retrying(retry or self.retry, self._send)
         url = self.config.url(path)
         if form:
-            return await send("POST", url, read=read_json, form_body=body)
-        return await send("POST", url, read=read_json, json_body=body)
+            return await send("POST", url, read=self._read_json, form_body=body)
+        return await send("POST", url, read=self._read_json, json_body=body)
 
     async def _api(
         self, url: URL, read: Reader[R], policy: RetryPolicy, *, file: bool = False
@@ -209,6 +250,8 @@ class Transport:
         }
         try:
             data = await self.post_oauth(TOKEN_PATH, body, form=self.form_encoded_token_request)
+        except errors.ResponseDecodeError as exc:
+            raise _token_shape_error(self.config, exc) from None
         except errors.APIStatusError as exc:
             if self.form_encoded_token_request or not _refuses_json(exc, body):
                 raise
@@ -221,12 +264,8 @@ class Transport:
             data = await self.post_oauth(TOKEN_PATH, body, form=True)
         try:
             token = structure(unwrap(data, "token"), AccessToken)
-        except errors.ResponseDecodeError:
-            # The body may hold the token itself: keep it out of the exception entirely.
-            raise errors.ResponseDecodeError(
-                "the token response is not the documented shape",
-                url=str(self.config.url(TOKEN_PATH)),
-            ) from None
+        except errors.ResponseDecodeError as exc:
+            raise _token_shape_error(self.config, exc) from None
         logger.info("obtained an access token (expires in %s s)", token.expires_in)
         return token
 
@@ -284,6 +323,7 @@ class Transport:
                 data=form_body,
                 headers=headers,
                 allow_redirects=file,
+                auto_decompress=not file,
                 timeout=self._download_timeout if file else self.timeout,
             ) as response:
                 logger.debug(
@@ -296,7 +336,7 @@ class Transport:
                 if on_answer is not None:
                     await on_answer(response.status, response.headers)
                 if not 200 <= response.status < 300:
-                    text = (await response.read()).decode("utf-8", "replace")
+                    text = await read_error_text(response, self.read_limits)
                     raise error_for_response(
                         response.status, text, response.headers, method=method, url=str(url)
                     )
