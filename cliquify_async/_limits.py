@@ -4,27 +4,74 @@ One limit is the one every response reports in X-RateLimit-Limit/-Remaining. Oth
 in their own 429s: a per-second proxy limit in front of the per-minute app limit, or Laravel's
 named limiters with several `Limit`s, whose 429 carries the limit it hit. Each becomes a
 FixedWindow; the pace is the slowest any of them allows, and a request waits for all of them.
+
+The server may be broken or hostile, so what it says is learned only within bounds:
+
+* a wait (a 429's Retry-After, an X-RateLimit-Reset) of at most `max_wait` seconds, the
+  client's RetryPolicy.max_retry_after (DEFAULT_MAX_WAIT, 120 s, unless configured);
+* a count (X-RateLimit-Limit 1 to MAX_COUNT, X-RateLimit-Remaining 0 to MAX_COUNT), written
+  as plain ASCII digits (no sign, `_` or 400-digit number);
+* a window in (0, max_wait] (FixedWindow.fits), and a window only assumed holds a spent
+  budget at most `max_wait`.
+
+An answer out of bounds is not learned at all (Reading.refused), with one WARNING per kind
+and gate: the gate goes on as if it never came. A 429 that names a longer wait still raises
+RateLimitError, with that `retry_after`, for the call that met it (RetryPolicy).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Mapping
+from typing import Final
 
 from attrs import frozen
 
+from ._log import get_logger
 from ._protocol import parse_retry_after, reset_in
-from ._window import FixedWindow
+from ._window import FixedWindow, Refusals
+from .errors import ConfigurationError
 
-logger = logging.getLogger("cliquify_async.ratelimit")
+logger = get_logger("cliquify_async.ratelimit")
+
+DEFAULT_MAX_WAIT: Final = 120.0
+"""Seconds: the longest wait any header may impose (RetryPolicy.max_retry_after's default)."""
+MAX_COUNT: Final = 1_000_000
+"""The most requests per window a server may report (no API needs more; a larger number is
+a broken header, and multiplied by the pace it would stand for an endless window)."""
+
+
+def check_max_wait(max_wait: float, name: str = "max_wait") -> float:
+    """`max_wait` if it is a positive finite number of seconds, else ConfigurationError."""
+    if not (math.isfinite(max_wait) and max_wait > 0):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {max_wait!r}")
+    return max_wait
+
+
+_COUNT: Final = re.compile(r"[0-9]{1,18}")  # int() takes "+1", "1_000", Arabic digits
 
 
 def int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """A response header's integer value; None if it is missing or not an integer."""
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError):
+    """A response header's integer value; None if it is missing or not 1 to 18 ASCII digits."""
+    value = headers.get(name)
+    if value is None or not _COUNT.fullmatch(value := value.strip()):
         return None
+    return int(value)
+
+
+@frozen
+class Refusal:
+    """Why an answer is not learned: its kind ("wait", "count") and the header at fault."""
+
+    kind: str
+    detail: str
+
+
+def _shown(name: str, value: str) -> str:
+    """A header for a log line, its value cut short (a hostile value may be long)."""
+    return f"{name}: {value[:40]!r}{'...' if len(value) > 40 else ''}"
 
 
 @frozen(kw_only=True)
@@ -37,21 +84,61 @@ class Reading:
     closes_in: float | None
     """X-RateLimit-Reset: when the reporting limit's window closes."""
     retry_after: float | None
+    refused: Refusal | None = None
+    """Set when a header is out of bounds: then nothing of this answer may be learned."""
 
     @classmethod
-    def of(cls, status: int, headers: Mapping[str, str], *, now: float) -> Reading:
-        """Read the headers of a response that arrived at unix time `now`."""
+    def of(
+        cls,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        now: float,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> Reading:
+        """Read the headers of a response that arrived at unix time `now`; `refused` says
+        which one is out of bounds (module docstring), if any."""
         limit = int_header(headers, "X-RateLimit-Limit")
+        remaining = int_header(headers, "X-RateLimit-Remaining")
         reset, retry_after = headers.get("X-RateLimit-Reset"), headers.get("Retry-After")
+        closes_in = reset_in(reset, now=now)
+        wait = parse_retry_after(retry_after) if status == 429 else None
+        # The bounds are RetryPolicy's: the waits as read, before _latest's rounding margin.
+        counts = f"plain digits, a limit from 1 and a remainder from 0 up to {MAX_COUNT:,}"
+        waits = f"a wait up to max_wait ({max_wait:g} s)"
+        checks = (
+            ("count", "X-RateLimit-Limit", limit is not None and 1 <= limit <= MAX_COUNT, counts),
+            (
+                "count",
+                "X-RateLimit-Remaining",
+                remaining is not None and remaining <= MAX_COUNT,
+                counts,
+            ),
+            ("wait", "X-RateLimit-Reset", closes_in is not None and closes_in <= max_wait, waits),
+            ("wait", "Retry-After", status != 429 or _within(retry_after, wait, max_wait), waits),
+        )
+        refused = next(
+            (
+                Refusal(kind, f"{_shown(name, headers[name])} is not {bound}")
+                for kind, name, ok, bound in checks
+                if not ok and name in headers
+            ),
+            None,
+        )
         return cls(
             status=status,
-            limit=limit if limit is not None and limit > 0 else None,
-            remaining=int_header(headers, "X-RateLimit-Remaining"),
-            closes_in=_latest(reset, reset_in(reset, now=now)),
-            retry_after=_latest(retry_after, parse_retry_after(retry_after))
-            if status == 429
-            else None,
+            limit=limit,
+            remaining=remaining,
+            closes_in=_latest(reset, closes_in),
+            retry_after=_latest(retry_after, wait),
+            refused=refused,
         )
+
+
+def _within(value: str | None, wait: float | None, max_wait: float) -> bool:
+    """True for a Retry-After of at most `max_wait`, not printed negative: RFC 9110 allows
+    none, and read as 0 it would name a close of the window at this very moment."""
+    return wait is not None and wait <= max_wait and not (value or "").lstrip().startswith("-")
 
 
 def _latest(value: str | None, seconds: float | None) -> float | None:
@@ -86,9 +173,13 @@ class ServerLimits:
     the server shows its budget running out.
     """
 
-    def __init__(self, limit: int, window: float, *, learns: bool) -> None:
+    def __init__(
+        self, limit: int, window: float, *, learns: bool, max_wait: float = DEFAULT_MAX_WAIT
+    ) -> None:
         self._pace = window / limit
-        self.primary = FixedWindow(limit=limit, window=window, known=not learns, learns=learns)
+        self.max_wait = max_wait
+        self.refusals = Refusals()
+        self.primary = self._window(limit, window, known=not learns, learns=learns)
         self.stacked: dict[int, FixedWindow] = {}
         self._heard_limit = False
         self._limited: set[int] = set()  # tiers whose 429 the next cool-down applies to
@@ -117,7 +208,11 @@ class ServerLimits:
             tier.record_send(now)
 
     def observe(self, sent_at: float, received_at: float, reading: Reading) -> None:
-        """Learn from the response to the request sent at `sent_at`, received at `received_at`."""
+        """Learn from the response to the request sent at `sent_at`, received at `received_at`;
+        a reading out of bounds teaches nothing (and is logged once per kind)."""
+        if reading.refused is not None:
+            self.refusals.refuse(reading.refused.kind, reading.refused.detail)
+            return
         if reading.status == 429:
             self._observe_429(sent_at, received_at, reading)
             return
@@ -171,8 +266,10 @@ class ServerLimits:
         if opened is None or wait is None:
             return tier or self.primary
         span = received_at + wait - opened
+        if not self.primary.fits(span):
+            return tier or self.primary
         if tier is None:
-            tier = self.stacked[limit] = FixedWindow(limit=limit, window=span, learns=True)
+            tier = self.stacked[limit] = self._window(limit, span, known=True, learns=True)
             tier.opened_at = opened
             for sent in self.primary.sends_since(opened):
                 tier.record_send(sent)
@@ -183,6 +280,17 @@ class ServerLimits:
             logger.info("server window longer than thought: %s", _describe(tier))
         tier.opened_at = opened
         return tier
+
+    def _window(self, limit: int, window: float, *, known: bool, learns: bool) -> FixedWindow:
+        """A FixedWindow bounded by this client's max_wait, sharing its refusals' log."""
+        return FixedWindow(
+            limit=limit,
+            window=window,
+            known=known,
+            learns=learns,
+            max_window=self.max_wait,
+            refusals=self.refusals,
+        )
 
 
 def _view(tier: FixedWindow) -> RateLimit:

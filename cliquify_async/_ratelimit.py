@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 from collections.abc import Mapping
 
-from ._limits import RateLimit, Reading, ServerLimits
+from ._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, ServerLimits, check_max_wait
+from ._log import get_logger
 from .errors import ConfigurationError
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 CATCH_UP = 0.5  # intervals a late timer is caught up on, so the pace keeps its average
 ROUNDING = 1e-9  # so `L * 60 / W` a minute is L a window despite float rounding
@@ -50,16 +50,27 @@ class LocalRateGate:
     server shows (X-RateLimit-*, Retry-After), and the learned count and window replace the
     configured pace; with it, the window is believed and only the count is learned. A 429
     holds every task back until its Retry-After has passed.
+
+    No answer holds it back longer than `max_wait` seconds (the client passes its
+    RetryPolicy.max_retry_after): one naming a longer wait, or a count or window out of
+    bounds, is not learned (see `cliquify_async._limits`), with one WARNING per kind.
     """
 
     def __init__(
-        self, requests_per_minute: float | None, *, rate_window: float | None = None
+        self,
+        requests_per_minute: float | None,
+        *,
+        rate_window: float | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         window = DEFAULT_WINDOW if rate_window is None else rate_window
         limit = window_budget(requests_per_minute, window)
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
-        self._limits = ServerLimits(limit, window, learns=rate_window is None)
+        self.max_wait = check_max_wait(max_wait)
+        self._limits = ServerLimits(
+            limit, window, learns=rate_window is None, max_wait=self.max_wait
+        )
         self._next_at = 0.0  # when the pace allows the next request, on the loop's clock
         self._queue = asyncio.Lock()
         self._resume_at = 0.0
@@ -132,7 +143,7 @@ class LocalRateGate:
         from a 429's Retry-After."""
         if self.requests_per_minute is None:
             return
-        reading = Reading.of(status, headers, now=time.time())
+        reading = Reading.of(status, headers, now=time.time(), max_wait=self.max_wait)
         self._limits.observe(sent_at, asyncio.get_running_loop().time(), reading)
 
     async def cool_down(self, seconds: float) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, ParamSpec, TypeVar, cast
@@ -11,12 +10,14 @@ import backoff
 from attrs import frozen
 
 from . import errors
+from ._limits import DEFAULT_MAX_WAIT, check_max_wait
+from ._log import get_logger
 from ._protocol import RETRYABLE_STATUSES, retry_after_from
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -40,17 +41,20 @@ class RetryPolicy:
     Waits are capped exponential with full jitter, except that a wait the server gave in
     Retry-After is honoured as given (never jittered down). A server wait longer than
     `max_retry_after` is not slept through: the error is raised with its `retry_after`.
-    A negative `max_retries` raises ConfigurationError.
+    It is the client's max_wait too: its gate learns no wait, and no window, longer than
+    that. A negative `max_retries`, or a `max_retry_after` that is not a positive finite
+    number, raises ConfigurationError.
     """
 
     max_retries: int = 3
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
-    max_retry_after: float = 120.0
+    max_retry_after: float = DEFAULT_MAX_WAIT
 
     def __attrs_post_init__(self) -> None:
         if self.max_retries < 0:
             raise errors.ConfigurationError("max_retries must be 0 or more")
+        check_max_wait(self.max_retry_after, "max_retry_after")
 
     def backoff_wait(self, retry_number: int, rng: random.Random) -> float:
         """Full-jitter exponential wait before retry `retry_number` (0-based)."""

@@ -13,19 +13,53 @@ of the next window came back after that window opened, so `received(next opener)
 opener)` is never shorter than the window; nor is the close a 429's Retry-After or an
 X-RateLimit-Reset names, measured from the opener's send. The window in force is the
 shortest such bound seen, so it only ever tightens toward the truth from above.
+
+No server answer may hold the client back longer than `max_window` (the client's max_wait,
+120 s by default): a bound longer than that is not learned (a warning says so once), and a
+window only assumed holds a spent budget at most that long.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import deque
 
 from attrs import define, field
+
+from ._log import get_logger
+
+logger = get_logger("cliquify_async.ratelimit")
 
 # How long after a window's first request we wait, beyond the window itself, before the next
 # window's first request: the opener reached the server some time after we sent it.
 MAX_GUARD = 0.25
 GUARD_SHARE = 0.02
 PAUSE = 4  # intervals of silence before an opener that make its span say nothing
+
+
+@define
+class Refusals:
+    """What a gate would not learn from the server, logged at WARNING once per kind (then at
+    DEBUG): a server that answers every request alike must not flood the log."""
+
+    _warned: set[str] = field(factory=set)
+
+    def refuse(self, kind: str, detail: str) -> None:
+        """Log that an answer of `kind` ("wait", "count", "window") was not learned."""
+        first = kind not in self._warned
+        self._warned.add(kind)
+        logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "rate-limit answer not learned (%s): %s%s",
+            kind,
+            detail,
+            "; the client goes on as if it never came (said once per kind)" if first else "",
+        )
+
+    def refuse_window(self, span: float, max_window: float) -> None:
+        """Log that a window of `span` seconds, longer than `max_window`, was not learned."""
+        self.refuse("window", f"a window of {span:.3g} s, beyond max_wait of {max_window:g} s")
 
 
 @define
@@ -41,6 +75,9 @@ class FixedWindow:
     window: float
     known: bool = True
     learns: bool = False
+    max_window: float = math.inf
+    """The longest window learned, and the longest an assumed one holds a spent budget."""
+    refusals: Refusals = field(factory=Refusals)
     opened_at: float | None = None
     exhausted: bool = False
     closes_by: float | None = None
@@ -66,10 +103,11 @@ class FixedWindow:
         answer came back; a window we opened ourselves is counted from the send, plus the
         guard for the trip. A close the server named bounds both.
         """
+        span = self.window if self.known else min(self.window, self.max_window)
         if self.opener_received is not None:
-            estimate: float | None = self.opener_received + self.window
+            estimate: float | None = self.opener_received + span
         else:
-            estimate = None if self.opened_at is None else self.opened_at + self.window
+            estimate = None if self.opened_at is None else self.opened_at + span
         if self.closes_by is not None:
             # Both are upper bounds when the window is known; an assumed one is no bound.
             if estimate is None or not self.known:
@@ -135,11 +173,23 @@ class FixedWindow:
             self.window = window
 
     def learn(self, bound: float) -> bool:
-        """A span the server's window surely fits in; True when it tightened the window."""
-        if not self.learns or bound <= 0 or (self.known and bound >= self.window):
+        """A span the server's window surely fits in; True when it tightened the window. A
+        span outside (0, max_window] is refused (and logged once): no window that long."""
+        if not self.learns or (self.known and bound >= self.window):
+            return False
+        if not self.fits(bound):
             return False
         self.window, self.known = bound, True
         return True
+
+    def fits(self, span: float) -> bool:
+        """True when `span` is a window the client may learn: in (0, max_window]; a longer
+        one is refused with a warning (once), since waiting it out would outlast max_wait."""
+        if 0 < span <= self.max_window:
+            return True
+        if span > 0:
+            self.refusals.refuse_window(span, self.max_window)
+        return False
 
     def observe(
         self, sent_at: float, received_at: float, remaining: int | None, closes_in: float | None

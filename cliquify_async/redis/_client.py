@@ -10,6 +10,8 @@ from redis.asyncio import Redis
 
 from .._client import CliquifyClient
 from .._config import ENV_CLIENT_ID
+from .._limits import DEFAULT_MAX_WAIT
+from .._retry import RetryPolicy
 from ._connect import make_redis
 from ._gate import RedisRateGate
 from ._tokens import RedisTokenStore
@@ -55,10 +57,17 @@ def client_from_redis_url(
     redis = make_redis(redis_url, **(redis_options or {}))
     rate = client_options.pop("requests_per_minute", 60)
     window = client_options.pop("rate_window", None)
+    retry = client_options.get("max_retries")
+    max_wait = retry.max_retry_after if isinstance(retry, RetryPolicy) else DEFAULT_MAX_WAIT
     gate = None
     if rate is not None:
         gate = RedisRateGate(
-            redis, key, requests_per_minute=rate, rate_window=window, max_outage=max_outage
+            redis,
+            key,
+            requests_per_minute=rate,
+            rate_window=window,
+            max_outage=max_outage,
+            max_wait=max_wait,
         )
     store = None
     if share_token:

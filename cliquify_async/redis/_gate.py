@@ -11,15 +11,17 @@ from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
 
-from .._limits import RateLimit, Reading
+from .._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, check_max_wait
 from .._limits import logger as limits_logger
+from .._log import get_logger
 from .._ratelimit import DEFAULT_WINDOW, window_budget
+from .._window import Refusals
 from ._connect import make_redis
 from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
 from ._scripts import ACQUIRE, COOL_DOWN, OBSERVE
 
-logger = logging.getLogger("cliquify_async.redis")
+logger = get_logger("cliquify_async.redis")
 
 US = 1_000_000
 STATE_TTL_MS = 86_400_000  # an idle budget's state is dropped after a day
@@ -43,6 +45,10 @@ class RedisRateGate:
     permit is given (the wait is retried with capped backoff, and logged once per outage);
     with `max_outage` set, a wait longer than that raises RedisUnavailableError instead. A
     Redis client you pass in is never closed; one made by `from_url` is closed by `aclose()`.
+
+    Like LocalRateGate, it learns nothing from an answer naming a wait longer than `max_wait`
+    (give it the client's RetryPolicy.max_retry_after if you changed that), nor a count or
+    window out of bounds (`cliquify_async._limits`); each kind is logged once at WARNING.
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class RedisRateGate:
         requests_per_minute: float = 60,
         rate_window: float | None = None,
         max_outage: float | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         window = DEFAULT_WINDOW if rate_window is None else rate_window
         limit = window_budget(requests_per_minute, window)
@@ -60,13 +67,17 @@ class RedisRateGate:
         self.requests_per_minute = requests_per_minute
         self.rate_window = rate_window
         self.max_outage = max_outage
+        self.max_wait = check_max_wait(max_wait)
+        self._refusals = Refusals()
         # What every gate script is told first: the configured limit and window, whether the
-        # window is learned, and the configured pace (which an unknown window follows).
+        # window is learned, the configured pace (which an unknown window follows), and the
+        # longest window that may be learned or hold a spent budget.
         self._config = [
             limit,
             round(window * US),
             int(rate_window is None),
             math.ceil(window * US / limit),
+            round(self.max_wait * US),
         ]
         # The reporting limit in force, as Redis last said: until then, the configuration.
         self._in_force = RateLimit(limit, window, learned=False)
@@ -160,7 +171,10 @@ class RedisRateGate:
     async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
         """Share what a response says of the limit (X-RateLimit-*, a 429's Retry-After); lost
         (and logged) if Redis is down, which only makes the gate learn later."""
-        reading = Reading.of(status, headers, now=time.time())
+        reading = Reading.of(status, headers, now=time.time(), max_wait=self.max_wait)
+        if reading.refused is not None:
+            self._refusals.refuse(reading.refused.kind, reading.refused.detail)
+            return
         answer = await self._health.call(
             self._observe(
                 keys=[self.keys.gate, self.keys.sends],
@@ -179,12 +193,14 @@ class RedisRateGate:
         )
         if isinstance(answer, Down):
             return
-        limit, window, learned, news = answer
+        limit, window, learned, news, refused = answer
         self._take(int(limit), int(window), int(learned))
         if int(news):
             # Once at INFO when the budget first learns its window; each tightening at DEBUG.
             level = logging.INFO if int(news) == 1 else logging.DEBUG
             limits_logger.log(level, "server window learned: %s", self._in_force)
+        if int(refused):
+            self._refusals.refuse_window(int(refused) / US, self.max_wait)
 
     async def cool_down(self, seconds: float) -> None:
         """Hold every process of the budget back for `seconds` (a 429's Retry-After); this

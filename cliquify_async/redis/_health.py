@@ -3,7 +3,6 @@ one loud log line per outage (not per request), and the capped backoff between r
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import weakref
@@ -14,9 +13,10 @@ from attrs import frozen
 from redis import exceptions as rx
 from redis.asyncio import Redis, RedisCluster
 
+from .._log import get_logger
 from ..errors import CliquifyError
 
-logger = logging.getLogger("cliquify_async.redis")
+logger = get_logger("cliquify_async.redis")
 
 OUTAGE_ERRORS: Final[tuple[type[BaseException], ...]] = (
     rx.ConnectionError,  # refused, reset, auth or loading (BusyLoadingError) on reconnect

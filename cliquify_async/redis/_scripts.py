@@ -17,9 +17,11 @@ and `probe_until` (after a fresh start, the one request whose answer the others 
 
 Every gate script gets the configuration first: ARGV[1] the configured limit, ARGV[2] the
 configured window (us), ARGV[3] 1 when the window is to be learned (no `rate_window` given),
-ARGV[4] the configured pace (us per request). The window in force is the learned one, else
-the configured one when given, else `limit` times the configured pace (assumed: the count the
-server reports never slows the configured pace until the server shows its budget running out).
+ARGV[4] the configured pace (us per request), ARGV[5] the client's max_wait (us). The window
+in force is the learned one, else the configured one when given, else `limit` times the
+configured pace (assumed: the count the server reports never slows the configured pace until
+the server shows its budget running out). No window longer than max_wait is learned, and an
+assumed one holds a spent budget at most that long (as FixedWindow does).
 """
 
 from __future__ import annotations
@@ -43,13 +45,18 @@ local MAX_GUARD, GUARD_SHARE, PAUSE = {round(MAX_GUARD * 1_000_000)}, {GUARD_SHA
 """
     + """
 local CONF_LIMIT, CONF_WINDOW = tonumber(ARGV[1]), tonumber(ARGV[2])
-local LEARNS, PACE = ARGV[3] == '1', tonumber(ARGV[4])
+local LEARNS, PACE, MAX_WINDOW = ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5])
 -- The window in force (us) for `limit` requests, and whether it is known (given or learned)
 -- rather than assumed. A process given a window believes it, whatever others learned.
 local function in_force(limit, learned)
   if not LEARNS then return CONF_WINDOW, true end
   if learned then return learned, true end
   return limit * PACE, false
+end
+-- How long a window holds a spent budget: an assumed one at most max_wait.
+local function span_of(window, known)
+  if known then return window end
+  return math.min(window, MAX_WINDOW)
 end
 -- How long past a window's end its next opener waits: the opener's trip to the server.
 local function guard_of(window)
@@ -61,10 +68,10 @@ end
 ACQUIRE: Final = (
     _GATE_PRELUDE
     + """
--- ARGV[5..]: probe poll us, state ttl ms, probe wait us.
+-- ARGV[6..]: probe poll us, state ttl ms, probe wait us.
 -- Returns {1, send time us, limit, window us, learned} for a permit, or {0, wait us, ...}.
 local gate, sends = KEYS[1], KEYS[2]
-local poll, ttl, probe_wait = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local poll, ttl, probe_wait = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local now = now_us()
 local s = redis.call('HMGET', gate, 'limit', 'window', 'tat', 'opened', 'closes', 'exhausted',
                      'extra', 'resume', 'probe', 'probe_until')
@@ -105,7 +112,7 @@ if closes and now < closes then
   end
 else
   -- The first request after a window closed opens the next one.
-  opened, closes = now, now + window + guard
+  opened, closes = now, now + span_of(window, known) + guard
   redis.call('HSET', gate, 'opened', opened, 'closes', closes, 'exhausted', 0, 'extra', 0)
 end
 local seq = redis.call('HINCRBY', gate, 'seq', 1)
@@ -124,10 +131,11 @@ return answer(1, now)
 OBSERVE: Final = (
     _GATE_PRELUDE
     + """
--- ARGV[5..]: send time us, status, X-RateLimit-Limit or '', X-RateLimit-Remaining or '',
+-- ARGV[6..]: send time us, status, X-RateLimit-Limit or '', X-RateLimit-Remaining or '',
 --   X-RateLimit-Reset as us from now or '', a 429's Retry-After us or '', state ttl ms.
--- Returns {limit, window us, learned, news}: news is 1 when this answer first learned the
--- window, 2 when it tightened a learned one, else 0.
+-- Returns {limit, window us, learned, news, refused}: news is 1 when this answer first
+-- learned the window, 2 when it tightened a learned one, else 0; refused is a span (us)
+-- longer than max_wait that was not learned, else 0.
 --
 -- The window is learned only from bounds that hold whatever the network did, measured from
 -- the send of the last request the server said opened its window (a confirmed opener):
@@ -135,27 +143,29 @@ OBSERVE: Final = (
 -- Retry-After or an X-RateLimit-Reset names a close. The received time is this script's
 -- now, after the answer arrived, so every bound errs long. The shortest bound is in force.
 local gate, sends = KEYS[1], KEYS[2]
-local sent, status = tonumber(ARGV[5]), tonumber(ARGV[6])
-local closes_in, retry_after, ttl = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local sent, status = tonumber(ARGV[6]), tonumber(ARGV[7])
+local closes_in, retry_after, ttl = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local now = now_us()
 local s = redis.call('HMGET', gate, 'limit', 'window', 'tat', 'opened', 'closes', 'extra',
                      'probe', 'born', 'confirmed', 'counted')
 local heard = tonumber(s[1])
 local limit = heard or CONF_LIMIT
 local learned = tonumber(s[2])
-local news = 0
+local news, refused = 0, 0
 local function result()
   local window = in_force(limit, learned)
-  return {limit, window, (LEARNS and learned) and 1 or 0, news}
+  return {limit, window, (LEARNS and learned) and 1 or 0, news, refused}
 end
 local function bound(span)
-  if LEARNS and span > 0 and (not learned or span < learned) then
+  if LEARNS and span > MAX_WINDOW and (not learned or span < learned) then
+    refused = span
+  elseif LEARNS and span > 0 and (not learned or span < learned) then
     news = learned and 2 or 1
     learned = span
     redis.call('HSET', gate, 'window', span)
   end
 end
-local header_limit = tonumber(ARGV[7])
+local header_limit = tonumber(ARGV[8])
 local same = true
 if header_limit and header_limit > 0 and (header_limit ~= limit or not heard) then
   if status == 429 and heard then
@@ -169,7 +179,7 @@ if header_limit and header_limit > 0 and (header_limit ~= limit or not heard) th
     if LEARNS and not learned and s[4] then
       -- An assumed window follows the count, and so does the current window's close.
       local window = limit * PACE
-      s[5] = tonumber(s[4]) + window + guard_of(window)
+      s[5] = tonumber(s[4]) + span_of(window, false) + guard_of(window)
       redis.call('HSET', gate, 'closes', s[5])
     end
   end
@@ -179,7 +189,7 @@ if not s[3] or sent < (tonumber(s[8]) or 0) then return result() end
 local probe = tonumber(s[7])
 if probe and sent >= probe then redis.call('HDEL', gate, 'probe', 'probe_until') end
 local confirmed = tonumber(s[9])
-local remaining = tonumber(ARGV[8])
+local remaining = tonumber(ARGV[9])
 local limited = status == 429
 if limited then
   if not same then return result() end
@@ -202,8 +212,9 @@ if not limited and remaining == limit - 1 and (not confirmed or sent > confirmed
   confirmed = sent
   redis.call('HSET', gate, 'confirmed', sent)
   redis.call('HDEL', gate, 'counted')
-  local window = in_force(limit, learned)
+  local window, known = in_force(limit, learned)
   local guard = guard_of(window)
+  window = span_of(window, known)
   if sent + window + guard > now then
     -- Its window closes `window` after it arrived there, and it arrived before now: align.
     closes = math.max(sent + window + guard, now + window)
@@ -249,10 +260,10 @@ return result()
 COOL_DOWN: Final = (
     _GATE_PRELUDE
     + """
--- ARGV[5..]: seconds us, state ttl ms. A 429 closes the window at now + seconds and holds
+-- ARGV[6..]: seconds us, state ttl ms. A 429 closes the window at now + seconds and holds
 -- everyone until then. Returns 1 when it moved the cool-down's end later.
 local gate = KEYS[1]
-local wait, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
+local wait, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_us()
 local s = redis.call('HMGET', gate, 'limit', 'window', 'resume')
 local window = in_force(tonumber(s[1]) or CONF_LIMIT, tonumber(s[2]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import math
 import secrets
 import time
@@ -15,6 +14,7 @@ from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
 
+from .._log import get_logger
 from .._plugins import StoredToken
 from .._tasks import background
 from ..errors import ConfigurationError
@@ -24,7 +24,7 @@ from ._health import Down, RedisUnavailableError, shared_health
 from ._keys import BudgetKeys
 from ._scripts import DISCARD_STORED, EXTEND_LOCK, RELEASE_LOCK, SAVE_STORED
 
-logger = logging.getLogger("cliquify_async.redis")
+logger = get_logger("cliquify_async.redis")
 
 RedisClient = Redis | RedisCluster
 
