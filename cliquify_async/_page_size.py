@@ -18,8 +18,9 @@ from .errors import ValidationError
 MAX: Final = "max"
 PROBE: Final = 1000  # the size asked for first: larger than any cap commonly configured
 FALLBACK: Final = 100  # after a 422 that names no maximum: the contract's assumed maximum
+# At most nine digits: a longer "maximum" is absurd (and int() refuses past 4300 digits).
 _LIMIT_IN_MESSAGE: Final = re.compile(
-    r"(?:greater than|more than|maximum(?: of| is)?)\D{0,12}(\d+)"
+    r"(?:greater than|more than|maximum(?: of| is)?)\D{0,12}(\d{1,9})(?!\d)"
 )
 
 

@@ -1,23 +1,32 @@
-"""Pure pagination rules: recognise a list response's shape and find the next page's URL.
+"""Pure pagination rules: recognise a list response's shape, find the next page's URL, and
+keep a listing within the bounds its server announced.
 
 The API does not document pagination (cliquify-api.md §4), so every shape a Laravel server
-may answer with is recognised here by its keys, per response, with no configuration.
+may answer with is recognised here by its keys, per response, with no configuration. Every
+number, link and cursor in a list response is untrusted input (design.md), so each is bounded
+here: see MAX_COUNT, REMEMBERED_IDS and DEFAULT_MAX_PAGES (links: `_protocol.server_url`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from attrs import frozen
+from attrs import define, field, frozen
 from yarl import URL
 
 from ._config import same_origin
 from ._endpoints import BY_KEY
-from .errors import ConfigurationError, ResponseDecodeError, UntrustedURLError
+from ._log import get_logger
+from ._protocol import server_url
+from .errors import (
+    ConfigurationError,
+    PaginationError,
+    ResponseDecodeError,
+    UntrustedURLError,
+)
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 Shape = Literal["resource", "cursor_resource", "flat", "simple", "cursor", "data", "bare"]
 
@@ -26,6 +35,13 @@ PaginationHint = Literal["auto", "page", "none"]
 a page comes back empty, "none" takes the first response as the whole list, "auto" (the
 default) goes only by what each response says."""
 HINTS: tuple[PaginationHint, ...] = ("auto", "page", "none")
+
+MAX_COUNT: Final = 2**53
+"""Page numbers, sizes and totals above this (or below 0) are absurd: read as absent."""
+REMEMBERED_IDS: Final = 100_000
+"""Item ids a listing remembers to notice a repeated page: hashes, so at most a few MB."""
+DEFAULT_MAX_PAGES: Final = 10_000
+"""Pages one listing fetches unless told otherwise (`max_pages`, None for no bound)."""
 
 
 @frozen(kw_only=True)
@@ -48,16 +64,16 @@ class PageInfo:
 
 
 def _int(value: Any) -> int | None:
-    """An integer from a number or numeric string (Laravel echoes per_page as a string)."""
+    """An integer from a number or numeric string (Laravel echoes per_page as a string);
+    None for anything else, and for a number outside 0..MAX_COUNT."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
-        try:
-            return int(value)
-        except ValueError:  # beyond int()'s digit limit: not a page number
-            return None
+        if len(value.strip()) > len(str(MAX_COUNT)):
+            return None  # absurd, and perhaps beyond int()'s digit limit
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_COUNT:
+        return value
     return None
 
 
@@ -123,12 +139,19 @@ def next_page_url(page: PageInfo, current: URL, hint: PaginationHint = "auto") -
     if page.is_cursor and page.next_cursor is None:
         return None
     if page.next_url is not None:
-        return current.join(URL(page.next_url))
+        return _link(page.next_url, current)
     if page.next_cursor is not None:
-        return current.update_query(cursor=page.next_cursor)
+        return _link(page.next_cursor, current, cursor=True)
     if page.number is not None and page.last_page is not None and page.number < page.last_page:
         return current.update_query(page=page.number + 1)
     return None
+
+
+def _link(text: str, current: URL, *, cursor: bool = False) -> URL:
+    """The server's next link (or next cursor) `text` as a URL to request after `current`;
+    MalformedURLError as `server_url` says. Whose origin it is, `trusted` decides."""
+    what = f"next cursor of {current.path}" if cursor else f"next-page link of {current.path}"
+    return server_url(text, what=what, base=current, cursor=cursor)
 
 
 def check_hints(hints: Mapping[str, str]) -> dict[str, PaginationHint]:
@@ -141,6 +164,93 @@ def check_hints(hints: Mapping[str, str]) -> dict[str, PaginationHint]:
             raise ConfigurationError(f"pagination hint for {key} must be one of {HINTS}")
         checked[key] = hint
     return checked
+
+
+def identity(item: Any) -> int | None:
+    """The hash of an item's `id` as the server sent it (1 and "1" differ), or None for an
+    item that has none: not an object, or an `id` that is not a string or integer."""
+    key = item.get("id") if isinstance(item, Mapping) else None
+    if isinstance(key, bool) or not isinstance(key, int | str):
+        return None
+    return hash(key)
+
+
+@define
+class Tally:
+    """What one listing has handed out, checked page by page against what its server
+    announced and against `max_pages`, so a server that invents pages cannot run it forever.
+
+    A non-empty page is refused when it goes past the page count or item count the page
+    itself announces (`last_page`, `total`: the latest word, so a list that grows while it is
+    read is not refused), or when every item on it that has an id repeats one this listing
+    already gave (the server is looping; items without an id, or not objects, cannot tell).
+    Ids are remembered as hashes, up to REMEMBERED_IDS of them; a page that only partly
+    repeats (an offset list shifted by an insert) is handed out as it is.
+    """
+
+    max_pages: int | None
+    pages: int = 0
+    items: int = 0
+    _ids: set[int] = field(factory=set, repr=False)
+
+    def check_next(self, url: URL) -> None:
+        """Refuse, with PaginationError, to fetch `url` once `max_pages` pages were given."""
+        if self.max_pages is not None and self.pages >= self.max_pages:
+            raise self._error(
+                url,
+                "max_pages",
+                f"has more pages after the {self.max_pages} of max_pages={self.max_pages}; "
+                "pass a larger max_pages (or None), or resume_from(next_token)",
+            )
+
+    def check(self, page: PageInfo, url: URL) -> list[int | None]:
+        """The ids of `page` (fetched from `url`), or PaginationError if handing it out would
+        go past a bound; nothing is recorded until `record`."""
+        ids = [identity(item) for item in page.items]
+        if not page.items:
+            return ids
+        number = self.pages + 1
+        if page.last_page is not None and max(number, page.number or 0) > page.last_page:
+            raise self._error(
+                url,
+                "last_page",
+                f"page {max(number, page.number or 0)} has items, but the server said the "
+                f"listing has {page.last_page} pages (last_page)",
+            )
+        if page.total is not None and self.items + len(page.items) > page.total:
+            raise self._error(
+                url,
+                "total",
+                f"page {number} brings the listing to {self.items + len(page.items)} items, "
+                f"but the server said it has {page.total} (total)",
+            )
+        known = [key for key in ids if key is not None]
+        if known and all(key in self._ids for key in known):
+            raise self._error(
+                url,
+                "repeat",
+                f"page {number} only repeats items this listing already gave "
+                f"(ids compared: up to {REMEMBERED_IDS}); the server is looping",
+            )
+        return ids
+
+    def record(self, page: PageInfo, ids: list[int | None]) -> None:
+        """Count `page` as handed out and remember its ids while under REMEMBERED_IDS."""
+        self.pages += 1
+        self.items += len(page.items)
+        for key in ids:
+            if len(self._ids) >= REMEMBERED_IDS:
+                break
+            if key is not None:
+                self._ids.add(key)
+
+    def _error(self, url: URL, bound: str, what: str) -> PaginationError:
+        return PaginationError(
+            f"the listing of {url.path} {what}; ending it",
+            url=str(url),
+            pages=self.pages,
+            bound=bound,
+        )
 
 
 def trusted(next_url: URL, current: URL, base: URL) -> URL:
@@ -161,6 +271,7 @@ def trusted(next_url: URL, current: URL, base: URL) -> URL:
         )
         return base.with_path(next_url.path).with_query(next_url.query)
     raise UntrustedURLError(
-        f"the next-page link leaves the API ({next_url.origin()}{next_url.path}); not following",
+        f"the next-page link of {current.path} leaves the API "
+        f"({next_url.origin()}{next_url.path}); not following it",
         url=str(next_url),
     )

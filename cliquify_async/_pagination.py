@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from typing import Any, Generic, Self, TypeVar
 
@@ -14,16 +13,26 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._convert import structure_many
 from ._endpoints import Endpoint
+from ._log import get_logger
 from ._page_size import PROBE, PageSizes, size_refused, size_used
-from ._pages import PageInfo, PaginationHint, Shape, next_page_url, read_page, trusted
+from ._pages import (
+    DEFAULT_MAX_PAGES,
+    PageInfo,
+    PaginationHint,
+    Shape,
+    Tally,
+    next_page_url,
+    read_page,
+    trusted,
+)
 from ._retry import RetryPolicy
 from ._tasks import background
 from ._transport import Transport
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, PaginationError, ValidationError
 
 T = TypeVar("T")
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 
 @frozen(kw_only=True)
@@ -50,6 +59,13 @@ def check_concurrency(pages: int) -> int:
     """`pages` if it is a usable read-ahead (at least 1); else ConfigurationError."""
     if pages < 1:
         raise ConfigurationError("page_concurrency must be at least 1")
+    return pages
+
+
+def check_max_pages(pages: int | None) -> int | None:
+    """`pages` if it is a usable bound on a listing (at least 1, or None for no bound)."""
+    if pages is not None and (isinstance(pages, bool) or pages < 1):
+        raise ConfigurationError(f"max_pages must be at least 1 or None, got {pages!r}")
     return pages
 
 
@@ -82,6 +98,13 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
     rate gate, retried on its own, so a failure on page 37 loses nothing: after an error,
     iterating again retries the page that failed, and `next_token` names it for a later
     `resume_from`. Several tasks may draw from one paginator; each page is fetched once.
+
+    A listing whose server goes past the pages or items it announced, repeats a page of items
+    already given, or goes on past `max_pages` (default DEFAULT_MAX_PAGES, None for no bound)
+    ends with PaginationError, and a page whose next link or cursor is malformed or leaves the
+    API with MalformedURLError or UntrustedURLError (its items are not handed out: going on
+    from it is impossible, and a rerun retries it whole). Items before the error were each
+    yielded once; `next_token` stays at the page refused, so a harvest stores nothing twice.
     """
 
     def __init__(
@@ -96,8 +119,10 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         hint: PaginationHint = "auto",
         decode: bool = True,
         sizing: PageSizes | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
     ) -> None:
         self._transport = transport
+        self._tally = Tally(max_pages=check_max_pages(max_pages))
         self._sizing = sizing  # set while the first page is to learn the largest page size
         self._endpoint = endpoint
         self._retry = retry
@@ -114,7 +139,6 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._lock = asyncio.Lock()
         self._closed = False
         self._last: Page[T] | None = None
-        self.pages_fetched = 0
 
     def __repr__(self) -> str:
         where = "done" if self._next is None else _token(self._next)
@@ -122,6 +146,11 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             f"<AsyncPaginator of {self._endpoint.model.__name__} at {where} "
             f"pages_fetched={self.pages_fetched}>"
         )
+
+    @property
+    def pages_fetched(self) -> int:
+        """Pages this paginator has handed out (the count `max_pages` bounds)."""
+        return self._tally.pages
 
     @property
     def next_token(self) -> str | None:
@@ -159,6 +188,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             hint=self._hint,
             decode=decode,
             sizing=self._sizing,
+            max_pages=self._tally.max_pages,
         )
 
     def __aiter__(self) -> Self:
@@ -236,17 +266,25 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         url = self._next
         if url is None or self._closed:
             return None
+        self._tally.check_next(url)
         ahead = self._ahead.pop(self._next_key, None) if self._next_key is not None else None
         fetched = await (ahead if ahead is not None else self._fetch(url))
         if self._closed:
             return None
+        try:
+            ids = self._tally.check(fetched.info, url)
+        except PaginationError:
+            await self.suspend()  # the pages read ahead are past the refused one
+            raise
         # Decoded only now, not while read ahead: the models then live only as long as the
-        # consumer keeps them, which spares the garbage collector most of its work.
+        # consumer keeps them, which spares the garbage collector most of its work. An item
+        # that is not an object fails here with ResponseDecodeError; undecoded, it is kept.
         items = (
             structure_many(fetched.info.items, self._endpoint.model, url=str(url))
             if self._decode
             else list(fetched.info.items)
         )
+        self._tally.record(fetched.info, ids)
         page = self._advance(url, fetched, items)
         self._read_ahead(fetched.url, fetched)
         return page
@@ -284,7 +322,6 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._requested.update((url, fetched.url))
         self._next = following
         self._next_key = None if following is None else _key(fetched.info, following)
-        self.pages_fetched += 1
         info = fetched.info
         self._last = Page(
             items=items,
@@ -305,6 +342,10 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         if following is None or self._next_key is None:
             return
         ahead = self._concurrency
+        if self._tally.max_pages is not None:  # no page beyond the last one allowed
+            ahead = min(ahead, self._tally.max_pages - self._tally.pages)
+            if ahead <= 0:
+                return
         if self._needed is not None:  # collect(max_items=): no page beyond the last needed
             still_needed = self._needed - len(self._buffer) - len(fetched.info.items)
             ahead = min(ahead, -(-max(still_needed, 0) // max(len(fetched.info.items), 1)))

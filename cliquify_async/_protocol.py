@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from multidict import CIMultiDict
+from yarl import URL
 
 from . import errors
 from ._version import __version__
@@ -54,23 +55,36 @@ _BY_CODE: Final[Mapping[tuple[int, str], type[errors.APIStatusError]]] = {
 }
 
 
+# A delay as a server may print it: plain ASCII decimal, maybe signed, maybe with an exponent
+# ("1e308" is read, and refused later for its size). float() alone would also take "1_000",
+# "nan", "infinity" and non-ASCII digits; the bounded lengths keep a megabyte of digits out.
+_DECIMAL: Final = re.compile(r"[+-]?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def parse_seconds(value: str | None) -> float | None:
+    """A header's plain decimal number of seconds (sign and exponent allowed); None unless it
+    is one and finite."""
+    if value is None or not _DECIMAL.fullmatch(value := value.strip()):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) else None
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable.
+    A negative wait or a date in the past is 0; how long a wait is too long is the caller's
+    (RetryPolicy.max_retry_after, the gate's max_wait)."""
     if value is None:
         return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
+    seconds = parse_seconds(value)
+    if seconds is None:
         try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
     return max(seconds, 0.0)
 
 
@@ -79,12 +93,9 @@ EPOCH_FROM: Final = 1_000_000_000  # an X-RateLimit-Reset this large is unix tim
 
 def reset_in(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds until an X-RateLimit-Reset: unix time (Laravel, GitHub) or seconds from now
-    (the IETF draft), told apart by size; None if unusable. `now` is unix time."""
-    try:
-        reset = float(value or "")
-    except ValueError:
-        return None
-    if not math.isfinite(reset) or reset < 0:
+    (the IETF draft), told apart by size; None if unusable or negative. `now` is unix time."""
+    reset = parse_seconds(value)
+    if reset is None or reset < 0:
         return None
     if reset >= EPOCH_FROM:
         reset -= time.time() if now is None else now
@@ -185,6 +196,54 @@ def error_for_response(
     if issubclass(cls, errors.RateLimitError):
         return cls(message, retry_after=retry_after_from(headers), **common)
     return cls(message, **common)
+
+
+MAX_URL_CHARS: Final = 8192
+"""A URL or cursor from the server longer than this is refused (servers rarely take longer)."""
+_MAX_HOST_CHARS: Final = 253
+_MAX_LABEL_CHARS: Final = 63
+
+
+def server_url(text: str, *, what: str, base: URL, cursor: bool = False) -> URL:
+    """A URL the server sent (`text`, absolute or relative to `base`; with `cursor`, a cursor
+    to put in `base`'s query) checked as far as it can be without knowing whose it is.
+
+    Raises MalformedURLError, naming `what` and the rule broken, for text that does not parse
+    (yarl's ValueError or UnicodeError), names a port outside 1..65535, a host name over 253
+    characters or with a label over 63, carries a user or password, is not http(s), or is
+    longer than MAX_URL_CHARS.
+    """
+
+    def refuse(rule: str) -> errors.MalformedURLError:
+        return errors.MalformedURLError(
+            f"the {what} {rule}; not following it", url=text[:MAX_URL_CHARS]
+        )
+
+    if len(text) > MAX_URL_CHARS:
+        raise refuse(f"is longer than {MAX_URL_CHARS} characters")
+    try:
+        url = base.update_query(cursor=text) if cursor else base.join(URL(text))
+        url = url.with_fragment(None)
+        # yarl checks some parts only when they are read or the URL is written out.
+        host, raw_host, port = url.host, url.raw_host, url.port
+        credentials = url.user is not None or url.password is not None
+        str(url)
+    except ValueError as exc:  # UnicodeError too: an IDNA host that does not encode
+        raise refuse(f"is not a valid URL ({type(exc).__name__}: {str(exc)[:100]})") from None
+    if url.scheme not in ("http", "https") or not host or not raw_host:
+        raise refuse("is not an absolute http(s) URL")
+    if credentials:
+        raise refuse("carries credentials (user:password@)")
+    if port is None or not 1 <= port <= 65535:
+        raise refuse("names a port outside 1..65535")
+    if len(raw_host) > _MAX_HOST_CHARS or any(
+        len(label) > _MAX_LABEL_CHARS for label in raw_host.split(".")
+    ):
+        raise refuse(
+            f"names a host longer than {_MAX_HOST_CHARS} characters "
+            f"or with a label longer than {_MAX_LABEL_CHARS}"
+        )
+    return url
 
 
 def unwrap(body: Any, key: str) -> Any:

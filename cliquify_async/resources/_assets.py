@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _endpoints
+from .._pages import DEFAULT_MAX_PAGES
 from .._pagination import AsyncPaginator
 from .._protocol import QueryValue
 from ..models import Asset, Tag
@@ -12,10 +13,14 @@ from ._base import Resource
 class Assets(Resource):
     """Assets (`/api/assets`) and asset tags (`/api/assets/tags`)."""
 
-    def list(self, **filters: QueryValue) -> AsyncPaginator[Asset]:
+    def list(
+        self, *, max_pages: int | None = DEFAULT_MAX_PAGES, **filters: QueryValue
+    ) -> AsyncPaginator[Asset]:
         """Every asset; keyword filters (`per_page`, `folder_id`, `tag_id`, ...) go to the query."""
-        return self._list(_endpoints.ASSETS, filters)
+        return self._list(_endpoints.ASSETS, filters, max_pages)
 
-    def tags(self, **filters: QueryValue) -> AsyncPaginator[Tag]:
+    def tags(
+        self, *, max_pages: int | None = DEFAULT_MAX_PAGES, **filters: QueryValue
+    ) -> AsyncPaginator[Tag]:
         """Every asset tag (the labels that categorise assets)."""
-        return self._list(_endpoints.ASSET_TAGS, filters)
+        return self._list(_endpoints.ASSET_TAGS, filters, max_pages)

@@ -23,11 +23,16 @@ class Client(Protocol):
     @property
     def _retry(self) -> RetryPolicy: ...
 
-    def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]: ...
+    def paginate(
+        self, endpoint: Endpoint[T], *, max_pages: int | None = ..., **filters: QueryValue
+    ) -> AsyncPaginator[T]: ...
 
 
 class Resource:
-    """A namespace of calls such as `client.assets`, bound to one client (or its with_options)."""
+    """A namespace of calls such as `client.assets`, bound to one client (or its with_options).
+
+    Each list call takes `max_pages` beside its filters (see `CliquifyClient.paginate`).
+    """
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -44,5 +49,8 @@ class Resource:
         """The per-call retry policy of `with_options`, or None for the client's own."""
         return self._client._retry
 
-    def _list(self, endpoint: Endpoint[T], filters: dict[str, QueryValue]) -> AsyncPaginator[T]:
-        return self._client.paginate(endpoint, **filters)
+    def _list(
+        self, endpoint: Endpoint[T], filters: dict[str, QueryValue], max_pages: int | None
+    ) -> AsyncPaginator[T]:
+        """A listing of `endpoint` with `filters` as its query and at most `max_pages` pages."""
+        return self._client.paginate(endpoint, max_pages=max_pages, **filters)

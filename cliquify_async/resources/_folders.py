@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _endpoints
+from .._pages import DEFAULT_MAX_PAGES
 from .._pagination import AsyncPaginator
 from .._protocol import QueryValue
 from ..models import Folder
@@ -12,6 +13,8 @@ from ._base import Resource
 class Folders(Resource):
     """Asset folders (`/api/folders`)."""
 
-    def list(self, **filters: QueryValue) -> AsyncPaginator[Folder]:
+    def list(
+        self, *, max_pages: int | None = DEFAULT_MAX_PAGES, **filters: QueryValue
+    ) -> AsyncPaginator[Folder]:
         """Every folder; keyword filters (`per_page`, `parent_id`, ...) go to the query."""
-        return self._list(_endpoints.FOLDERS, filters)
+        return self._list(_endpoints.FOLDERS, filters, max_pages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _endpoints
+from .._pages import DEFAULT_MAX_PAGES
 from .._pagination import AsyncPaginator
 from .._protocol import QueryValue
 from ..models import Tag, Template
@@ -12,10 +13,14 @@ from ._base import Resource
 class Templates(Resource):
     """Templates (`/api/templates`) and template tags, a.k.a. brand tags (`/api/tags`)."""
 
-    def list(self, **filters: QueryValue) -> AsyncPaginator[Template]:
+    def list(
+        self, *, max_pages: int | None = DEFAULT_MAX_PAGES, **filters: QueryValue
+    ) -> AsyncPaginator[Template]:
         """Every template; keyword filters (`per_page`, `tag_id`, `search`, ...) go to the query."""
-        return self._list(_endpoints.TEMPLATES, filters)
+        return self._list(_endpoints.TEMPLATES, filters, max_pages)
 
-    def tags(self, **filters: QueryValue) -> AsyncPaginator[Tag]:
+    def tags(
+        self, *, max_pages: int | None = DEFAULT_MAX_PAGES, **filters: QueryValue
+    ) -> AsyncPaginator[Tag]:
         """Every template tag (the categories that organise templates)."""
-        return self._list(_endpoints.TEMPLATE_TAGS, filters)
+        return self._list(_endpoints.TEMPLATE_TAGS, filters, max_pages)
