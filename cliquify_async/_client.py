@@ -17,11 +17,12 @@ from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
 from ._limits import RateLimit
 from ._page_size import MAX
-from ._pages import PaginationHint, check_hints
+from ._pages import DEFAULT_MAX_PAGES, PaginationHint, check_hints
 from ._pagination import AsyncPaginator, check_concurrency
 from ._plugins import RateGate, TokenStore
-from ._protocol import QueryValue, encode_query
+from ._protocol import QueryValue, encode_query, server_url
 from ._ratelimit import LocalRateGate
+from ._readers import DEFAULT_READ_LIMITS, ReadLimits
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
 from .errors import ConfigurationError
@@ -46,7 +47,8 @@ class CliquifyClient(AsyncClosing):
     them (`rate_limits`); set `rate_window` only to name the window yourself. Each request is
     retried up to `max_retries` times on 408, 429, 5xx, timeouts and dropped connections (pass a
     RetryPolicy instead of a number to set the backoff too). `timeout` (seconds, or an
-    aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate.
+    aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate. `read_limits` bounds
+    what one response may make the client hold or wait for (see ReadLimits).
 
     Once a page says how many pages there are, a listing fetches up to `page_concurrency`
     pages at a time (still through the gate, still yielded in order), so slow responses do
@@ -81,6 +83,7 @@ class CliquifyClient(AsyncClosing):
         pagination: Mapping[str, PaginationHint] | None = None,
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        read_limits: ReadLimits = DEFAULT_READ_LIMITS,
     ) -> None:
         config = ClientConfig.resolve(
             client_id,
@@ -95,15 +98,20 @@ class CliquifyClient(AsyncClosing):
                 "trace_configs apply to a session the client makes; add them to the "
                 "aiohttp.ClientSession you pass instead"
             )
+        retry = (
+            max_retries
+            if isinstance(max_retries, RetryPolicy)
+            else RetryPolicy(max_retries=max_retries)
+        )
         self._transport = Transport(
             config,
-            gate=rate_gate or LocalRateGate(requests_per_minute, rate_window=rate_window),
-            token_store=token_store,
-            retry=(
-                max_retries
-                if isinstance(max_retries, RetryPolicy)
-                else RetryPolicy(max_retries=max_retries)
+            # No header may hold the gate longer than the policy would sleep (its max_wait).
+            gate=rate_gate
+            or LocalRateGate(
+                requests_per_minute, rate_window=rate_window, max_wait=retry.max_retry_after
             ),
+            token_store=token_store,
+            retry=retry,
             timeout=(
                 timeout
                 if isinstance(timeout, aiohttp.ClientTimeout)
@@ -111,6 +119,7 @@ class CliquifyClient(AsyncClosing):
             ),
             session=session,
             trace_configs=trace_configs,
+            read_limits=read_limits,
         )
         self._retry = self._transport.retry
         self._page_concurrency = check_concurrency(page_concurrency)
@@ -182,12 +191,20 @@ class CliquifyClient(AsyncClosing):
         clone._bind_resources()
         return clone
 
-    def paginate(self, endpoint: Endpoint[T], **filters: QueryValue) -> AsyncPaginator[T]:
+    def paginate(
+        self,
+        endpoint: Endpoint[T],
+        *,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
+        **filters: QueryValue,
+    ) -> AsyncPaginator[T]:
         """A paginator over any list endpoint; the resource methods are built on this.
 
         Path overrides and pagination hints given to the client apply here, so every listing
         (resources, harvest, walk) sees them. `per_page="max"` pages with the largest page the
         server honours: asked for once per endpoint, then kept for the client's life.
+        `max_pages` bounds the pages the listing fetches (None: only by what the server
+        announces); past it, PaginationError.
         """
         self._transport.check_open()
         endpoint = self._transport.config.endpoint(endpoint)
@@ -208,6 +225,7 @@ class CliquifyClient(AsyncClosing):
             prefetch=self._prefetch,
             hint=self._pagination.get(endpoint.key, "auto"),
             sizing=sizing,
+            max_pages=max_pages,
         )
 
     def expect_page_size(self, endpoint: Endpoint[Any], size: int) -> None:
@@ -229,9 +247,11 @@ class CliquifyClient(AsyncClosing):
         The file appears at `path` only once complete. Only URLs under the API's /api/ get the
         token and pass the rate gate; files elsewhere (a CDN) are fetched without either.
         Failures are retried like API calls, then raised as APIStatusError subclasses or
-        APIConnectionError; OSError if the file cannot be written.
+        APIConnectionError; MalformedURLError for a URL that cannot be fetched safely (see
+        `server_url`); OSError if the file cannot be written.
         """
-        return await self._transport.download(URL(url), Path(path), retry=self._retry)
+        checked = server_url(str(url), what="download URL", base=self.base_url)
+        return await self._transport.download(checked, Path(path), retry=self._retry)
 
     async def __aenter__(self) -> Self:
         self._transport.open()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
@@ -12,6 +12,17 @@ from rich.table import Table
 
 from ._client import CliquifyClient
 from ._harvest import HarvestReport, ResourceProgress
+
+PLAUSIBLE: Final = 10**12
+"""Totals and page counts a server may announce stay below this; others show as unknown."""
+FAILURES_SHOWN: Final = 20
+"""Failed items the summary names one by one; the rest are counted."""
+
+
+def plausible(count: int | None) -> int | None:
+    """A count from the server if it is one a listing could have, else None (unknown): a
+    `last_page` of 10**400 must not overflow the ETA or fill the terminal."""
+    return count if count is not None and 0 <= count < PLAUSIBLE else None
 
 
 def eta_seconds(progress: ResourceProgress, interval: float, running: int) -> float | None:
@@ -22,9 +33,10 @@ def eta_seconds(progress: ResourceProgress, interval: float, running: int) -> fl
     """
     if progress.done:
         return 0.0
-    if progress.last_page is None:
+    last_page = plausible(progress.last_page)
+    if last_page is None:
         return None
-    return max(progress.last_page - progress.pages, 0) * interval * max(running, 1)
+    return max(last_page - progress.pages, 0) * interval * max(running, 1)
 
 
 def _clock(seconds: float | None) -> str:
@@ -79,7 +91,7 @@ class HarvestDisplay:
             self._row(
                 name,
                 completed=progress.items,
-                total=progress.items if progress.done else progress.total,
+                total=progress.items if progress.done else plausible(progress.total),
                 detail=f"items  {progress.pages} pages  {rate:.1f} req/s  ETA {eta}",
             )
         files = report.downloads
@@ -88,7 +100,7 @@ class HarvestDisplay:
                 "files",
                 completed=files.downloaded + files.skipped + files.failed,
                 total=files.queued,
-                detail=f"files  {files.bytes / 2**20:.1f} MiB  {files.failed} failed",
+                detail=f"files  {files.bytes // 2**20:,} MiB  {files.failed} failed",
             )
 
     def _row(self, name: str, *, completed: int, total: int | None, detail: str) -> None:
@@ -104,12 +116,15 @@ class HarvestDisplay:
         rows = report.resources.values()
         table.add_column("items", justify="right", footer=str(sum(p.items for p in rows)))
         table.add_column("pages", justify="right", footer=str(sum(p.pages for p in rows)))
+        table.add_column("failed", justify="right", footer=str(sum(p.failed for p in rows)))
         table.add_column("state", footer="")
         for name, progress in report.resources.items():
             state = "done" if progress.done else "incomplete"
             if progress.resumed:
                 state += " (resumed)"
-            table.add_row(name, str(progress.items), str(progress.pages), state)
+            table.add_row(
+                name, str(progress.items), str(progress.pages), str(progress.failed), state
+            )
         table.caption = (
             f"{stats.requests} requests, {stats.rate_limited} rate-limited (429), "
             f"{stats.retries} retries, {stats.token_requests} token requests, "
@@ -127,3 +142,14 @@ class HarvestDisplay:
                 f"{downloads.skipped} already complete, {downloads.failed} failed"
             )
         return table
+
+
+def failure_lines(report: HarvestReport) -> list[str]:
+    """One line per failed item (the first FAILURES_SHOWN, then a count), each saying which
+    and why, and that a rerun tries them again."""
+    lines = [f"failed: {failure}" for failure in report.failures[:FAILURES_SHOWN]]
+    if len(report.failures) > FAILURES_SHOWN:
+        lines.append(f"... and {len(report.failures) - FAILURES_SHOWN} more failed items")
+    if lines:
+        lines.append("Run the same command again to retry the failed items.")
+    return lines

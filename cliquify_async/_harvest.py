@@ -4,16 +4,18 @@ The listings run at once through the client's rate gate and hand their pages, in
 `HarvestSink`, which stores each page together with the checkpoint after it: JSON Lines files
 (JSONLinesSink, the default for a folder) or an SQLite database (SQLiteSink), or a sink of
 your own. A rerun asks the sink where each resource stands and goes on from there. With
-`download=True`, asset files are streamed to the sink's `files` folder alongside.
+`download=True`, asset files are streamed to the sink's `files` folder alongside. An item the
+sink cannot store, or whose file cannot be downloaded, fails alone: it is counted and named in
+the report, and the next run tries it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,14 +24,16 @@ from attrs import define
 
 from ._client import CliquifyClient
 from ._endpoints import BY_NAME, Endpoint
+from ._log import get_logger
 from ._page_size import MAX
 from ._pagination import AsyncPaginator, Page
-from ._sink import Checkpoint, HarvestSink
+from ._redact import scrub
+from ._sink import Checkpoint, HarvestSink, Rejected, make_folder
 from ._sink_jsonl import JSONLinesSink
 from ._walk import walk
-from .errors import CliquifyError, ConfigurationError
+from .errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
 
-logger = logging.getLogger("cliquify_async")
+logger = get_logger("cliquify_async")
 
 RESOURCES: Final[Mapping[str, Endpoint[Any]]] = BY_NAME
 """Harvestable resources by the name of their output file."""
@@ -45,6 +49,7 @@ class ResourceProgress:
     name: str
     items: int = 0
     pages: int = 0
+    failed: int = 0
     total: int | None = None
     last_page: int | None = None
     done: bool = False
@@ -62,32 +67,113 @@ class DownloadProgress:
     bytes: int = 0
 
 
+@attrs.frozen(kw_only=True)
+class ItemFailure:
+    """One item the harvest could not store or whose file it could not download; the next
+    run tries it again. `item` names it (`item 7 (id 12)`: its place in the listing and id)."""
+
+    resource: str
+    item: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.item}: {self.reason}"
+
+
 @define(kw_only=True)
 class HarvestReport:
-    """What a harvest did: per-resource figures and the downloads."""
+    """What a harvest did: per-resource figures, the downloads, and every item that failed."""
 
     resources: dict[str, ResourceProgress] = attrs.field(factory=dict)
     downloads: DownloadProgress = attrs.field(factory=DownloadProgress)
+    failures: list[ItemFailure] = attrs.field(factory=list)
 
 
 ProgressCallback = Callable[[HarvestReport], None]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_PLAIN_ID = re.compile(r"[a-z0-9]{1,40}")
+_NOT_PLAIN = re.compile(r"[^a-z0-9]+")
+MAX_FILE_NAME: Final = 200
+"""Characters in a downloaded file's name, well inside every file system's 255 bytes."""
+_PLAIN_INT: Final = range(10**20)
+_KEPT_EXTENSION: Final = 16  # a cut name keeps an extension up to this long
 
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("._") or "_"
 
 
-def file_name(asset: Mapping[str, Any]) -> str:
-    """A unique name for an asset's file, `<id>-<name>`, that cannot leave its folder.
+def has_file_id(asset: Mapping[str, Any]) -> bool:
+    """Whether `asset` has an id its file can be named by: an integer or a string."""
+    key = asset.get("id")
+    return isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool))
 
-    Both parts come from the server, so both lose path separators and leading dots.
+
+def _id_part(key: object) -> str:
+    """The id as the start of a file name, distinct for distinct ids (see `file_name`)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        if key in _PLAIN_INT:
+            return str(key)
+        readable, tagged = (str(key) if -(10**40) < key < 10**40 else ""), f"int:{key:x}"
+    elif isinstance(key, str):
+        if _PLAIN_ID.fullmatch(key) and not key.isdigit():
+            return key
+        readable, tagged = key.lower(), f"str:{key}"
+    else:
+        return "_"
+    digest = hashlib.sha256(tagged.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{_NOT_PLAIN.sub('', readable)[:24]}_{digest}"
+
+
+def file_name(asset: Mapping[str, Any]) -> str:
+    """The name of an asset's file, `<id>-<name>`: at most MAX_FILE_NAME characters, never
+    leaving its folder, and never the same for two assets with different ids.
+
+    The id comes first and never holds a `-`: an integer up to 20 digits or a lowercase
+    alphanumeric string with a letter stands as it is (`12-logo.png`, `a7f3-logo.png`); any
+    other id (`"12-a"`, `"12"`, `"ABC"`, a long one) as its letters and digits, lowercased and
+    cut at 24, then `_` and 16 hex digits of the SHA-256 of its type and value
+    (`12a_5f0c...-b.png`). So distinct ids give distinct names, on a case-insensitive disk
+    too. The name (or the URL's last part) follows with anything but letters, digits, `.`,
+    `_` and `-` turned into `_`, cut to fit but keeping its extension. Without an integer or
+    string id the name starts `_-`; the harvest downloads no such asset.
     """
-    url = str(asset.get("url") or "")
-    base = str(asset.get("name") or url.rsplit("/", 1)[-1] or "file")
-    return f"{_safe(str(asset.get('id', '')))}-{_safe(base)}"[:200]
+    key = _id_part(asset.get("id"))
+    name, url = asset.get("name"), asset.get("url")
+    if not (isinstance(name, str) and name):
+        name = (url if isinstance(url, str) else "").rsplit("/", 1)[-1] or "file"
+    name = _safe(name)
+    room = MAX_FILE_NAME - len(key) - 1
+    if len(name) > room:
+        stem, dot, extension = name.rpartition(".")
+        keep = dot and len(extension) <= _KEPT_EXTENSION
+        name = f"{stem[: room - len(extension) - 1]}.{extension}" if keep else name[:room]
+    return f"{key}-{name}"
+
+
+def item_label(item: object, position: int | None = None) -> str:
+    """A short, printable name for a listed item: `item 7 (id 12)`, from what is known."""
+    key = repr_bounded(item.get("id")) if isinstance(item, Mapping) and "id" in item else None
+    parts = [f"item {position}" if position is not None else "item", f"(id {key})" if key else ""]
+    return " ".join(part for part in parts if part)
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """`text` fit for one terminal line: whitespace runs as one space, anything unprintable
+    (control characters, terminal escapes, lone surrogates) as its Python escape, and cut at
+    `limit` characters. How a message that may hold what a server sent is shown."""
+    text = " ".join(text[: limit * 2].split())
+    text = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def repr_bounded(value: object, limit: int = 60) -> str:
+    """`value` as ASCII (escapes for anything else: nothing a terminal acts on), cut at
+    `limit` characters: how a server-sent value appears in a message."""
+    text = ascii(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_resources(names: Iterable[str]) -> list[str]:
@@ -148,6 +234,7 @@ class Harvester:
         sink = JSONLinesSink(out) if isinstance(out, str | os.PathLike) else out
         downloads = download and "assets" in names
         self._folder = sink.files if downloads else None
+        self._queued_files: set[str] = set()  # file names queued this run: each file once
         if downloads and self._folder is None:
             raise ConfigurationError(f"{sink!r} has no folder for files; harvest without download")
         self._client = client
@@ -168,7 +255,7 @@ class Harvester:
         try:
             folder = self._folder
             if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
+                make_folder(folder)
             async with asyncio.TaskGroup() as group:
                 workers = 0
                 if folder is not None:
@@ -213,11 +300,14 @@ class Harvester:
     async def _write(self, name: str, page: Page[Any]) -> None:
         """Hand a page to the sink with the checkpoint after it, then queue its files."""
         learned = self._client.learned_page_size(RESOURCES[name]) if self._per_page == MAX else None
-        checkpoint = _after(self._checkpoints[name], page, learned)
-        await self._sink.write(name, page.raw, checkpoint)
+        before = self._checkpoints[name]
+        checkpoint = _after(before, page, learned)
+        items = scrub(page.raw)  # a secret the server echoes in an item is not stored
+        rejected = await self._sink.write(name, items, checkpoint)
         self._record(name, checkpoint)
+        self._reject(name, items, before.items, rejected or {})
         if self._downloads(name):
-            for item in page.raw:
+            for item in items:
                 await self._queue_file(item)
         progress = self.report.resources[name]
         progress.total, progress.last_page = page.total, page.last_page
@@ -230,29 +320,71 @@ class Harvester:
         progress.items, progress.pages = checkpoint.items, checkpoint.pages
         progress.done = checkpoint.done
 
+    def _reject(self, name: str, items: Sequence[Any], offset: int, rejected: Rejected) -> None:
+        """Count and name the items of a page the sink left out (`offset` items came before)."""
+        for position, why in sorted(rejected.items()):
+            label = item_label(items[position], offset + position + 1)
+            logger.warning("%s: an item %s is left out: %s", name, why, label)
+            self.report.failures.append(
+                ItemFailure(
+                    resource=name, item=label, reason=one_line(f"not stored: an item {why}")
+                )
+            )
+        self.report.resources[name].failed += len(rejected)
+
     def _downloads(self, name: str) -> bool:
         """Whether the files of `name`'s items are downloaded (assets, when asked)."""
         return name == "assets" and self._folder is not None
 
-    async def _queue_file(self, item: Mapping[str, Any]) -> None:
-        if item.get("url"):
-            self.report.downloads.queued += 1
-            await self._files.put(item)
+    async def _queue_file(self, item: object) -> None:
+        """Queue the file of an asset with a `url`, once per file name in a run (an asset
+        listed twice is one file, and no two downloads ever share a file)."""
+        if not isinstance(item, Mapping) or not item.get("url"):
+            return  # nothing to download
+        name = file_name(item)
+        if name in self._queued_files and has_file_id(item):
+            return
+        self._queued_files.add(name)
+        self.report.downloads.queued += 1
+        await self._files.put(item)
 
     async def _download_worker(self, folder: Path) -> None:
         downloads = self.report.downloads
         while (asset := await self._files.get()) is not None:
-            target = folder / file_name(asset)
-            if target.exists():
-                downloads.skipped += 1
-            else:
-                try:
-                    downloads.bytes += await self._client.download(str(asset["url"]), target)
+            try:
+                if await self._download(folder, asset):
                     downloads.downloaded += 1
-                except CliquifyError as exc:
-                    downloads.failed += 1
-                    logger.warning("could not download asset %s: %s", asset.get("id"), exc)
+                else:
+                    downloads.skipped += 1
+            except CliquifyError as exc:
+                downloads.failed += 1
+                label = item_label(asset)
+                logger.warning("assets: the file of %s is not downloaded: %s", label, exc)
+                reason = one_line(f"file not downloaded: {type(exc).__name__}: {exc}")
+                self.report.failures.append(
+                    ItemFailure(resource="assets", item=label, reason=reason)
+                )
             self._notify()
+
+    async def _download(self, folder: Path, asset: Mapping[str, Any]) -> bool:
+        """Download the file of `asset` unless it is complete; whether it was downloaded.
+        Counts its bytes once they are all written (a sum read before an await would lose
+        what other workers add meanwhile)."""
+        if not has_file_id(asset):
+            raise ResponseDecodeError(
+                "the asset has no id (an integer or a string) to name its file by"
+            )
+        url = asset["url"]
+        if not isinstance(url, str):  # client.download checks a string's parts
+            raise ResponseDecodeError(f"the asset's url is not a string: {repr_bounded(url)}")
+        target = folder / file_name(asset)
+        if target.is_symlink():
+            raise OutputError(f"{target} is a symlink the harvest did not create; remove it")
+        if target.exists():
+            return False
+        written = await self._client.download(url, target)
+        self.report.downloads.bytes += written
+        return True
 
     def _notify(self) -> None:
         if self._on_progress is not None:

@@ -7,14 +7,18 @@ JSONLinesSink (a folder of `.jsonl` files) and SQLiteSink (one database).
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
+import stat
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Final, Protocol
 
 from attrs import frozen
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, OutputError, OutputLockedError
 
 
 @frozen(kw_only=True)
@@ -33,6 +37,10 @@ class Checkpoint:
     next_token: str | None = None
     done: bool = False
     page_size: int | None = None
+
+
+Rejected = Mapping[int, str]
+"""The items of a page a sink could not store: each one's position in the page, and why."""
 
 
 class HarvestSink(Protocol):
@@ -64,9 +72,12 @@ class HarvestSink(Protocol):
         are queued again, so a download cut short completes); only asked with downloads."""
         ...
 
-    async def write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> None:
+    async def write(
+        self, name: str, items: Sequence[Any], checkpoint: Checkpoint
+    ) -> Rejected | None:
         """Store one page of `name` (its items exactly as the server sent them) together
-        with `checkpoint`, the state after it, durably."""
+        with `checkpoint`, the state after it, durably. An item the sink cannot store is left
+        out and returned (position -> why), so the harvest reports it; the rest is stored."""
         ...
 
     async def close(self) -> None:
@@ -86,6 +97,148 @@ def check_source(
         )
 
 
+ESCAPED: Final = "__cliquify_json__"
+"""The one key of an item written escaped: `{ESCAPED: "<the item's JSON as Python writes it>"}`."""
+_COMPACT: Final = (",", ":")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(item: Any) -> bool:
+    return isinstance(item, dict) and len(item) == 1 and ESCAPED in item
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate, which no UTF-8 file or SQLite text can hold."""
+    return _SURROGATE.search(text) is not None
+
+
 def dump_item(item: Any) -> str:
-    """One item as compact JSON, non-ASCII kept as it is: how every sink stores an item."""
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    """One item as compact strict JSON (RFC 8259: valid Unicode, no NaN), non-ASCII kept as it
+    is: how every sink stores an item.
+
+    An item strict JSON cannot carry (a lone surrogate in any key or string, NaN, Infinity),
+    or one that is itself a lone ESCAPED key, is written as `{ESCAPED: text}`, where `text` is
+    the item's JSON as Python's json module writes it (`\\ud800`, `NaN`): `load_item` reads
+    back exactly what the server sent. ValueError or RecursionError for an item that cannot
+    be written at all (an integer of more than 4300 digits, nesting deeper than Python's limit).
+    """
+    if not _escaped(item):
+        try:
+            text = json.dumps(item, ensure_ascii=False, allow_nan=False, separators=_COMPACT)
+        except ValueError:  # NaN or Infinity, or an integer too long to write: see below
+            pass
+        else:
+            if not has_surrogate(text):
+                return text
+    return json.dumps({ESCAPED: json.dumps(item, separators=_COMPACT)}, separators=_COMPACT)
+
+
+def load_item(text: str | bytes) -> Any:
+    """The item `dump_item` wrote as `text`, exactly as the server sent it."""
+    item = json.loads(text)
+    return json.loads(item[ESCAPED]) if _escaped(item) else item
+
+
+# The output is the user's own disk: what follows never writes through a symlink it finds.
+
+_NOFOLLOW: Final = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_fd(path: Path, flags: int, mode: int = 0o644) -> int:
+    """os.open with O_NOFOLLOW: OutputError instead of following a symlink at `path`."""
+    try:
+        return os.open(path, flags | _NOFOLLOW, mode)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise OutputError(
+            f"{path} is a symlink the harvest did not create; remove it to harvest here"
+        ) from None
+
+
+def create_exclusive(path: Path) -> BinaryIO:
+    """`path` created anew for writing (a temporary file of the SDK's own): whatever a crash
+    or anyone else left at that name is removed, never followed, and the file is opened
+    O_CREAT|O_EXCL|O_NOFOLLOW, so a symlink planted in between fails the open."""
+    path.unlink(missing_ok=True)
+    try:
+        return os.fdopen(open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb")
+    except FileExistsError:
+        raise OutputError(f"{path} appeared while the harvest was creating it") from None
+
+
+def read_own(path: Path) -> bytes | None:
+    """The bytes of a file the SDK wrote, None if it is missing; OutputError for a symlink."""
+    try:
+        fd = open_fd(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        return file.read()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically (a crash leaves the old file or the new one),
+    through a temporary `.<name>.tmp` of its own; a symlink at `path` is replaced, not
+    followed."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with create_exclusive(temporary) as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def refuse_link(path: Path, *, in_place: bool = False) -> None:
+    """OutputError if `path` is a symlink, or for a file written `in_place` (appended to, not
+    replaced) a hard link to a file elsewhere: the harvest writes only into what it created."""
+    try:
+        found = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(found.st_mode) or (in_place and found.st_nlink > 1):
+        raise OutputError(f"{path} is a link the harvest did not create; remove it to harvest here")
+
+
+def make_folder(path: Path) -> Path:
+    """`path` as a folder, created if missing (with its parents); OutputError for a symlink."""
+    refuse_link(path)
+    path.mkdir(parents=True, exist_ok=True)
+    refuse_link(path)
+    return path
+
+
+class OutputLock:
+    """An exclusive OS lock (fcntl.flock) on the lock file `path`: held from `acquire` to
+    `release`, so a second harvest into the same output is refused while the first lives. The
+    OS drops it when the holder ends however it ends (kill -9 too): a leftover file never
+    blocks."""
+
+    def __init__(self, path: Path, output: str) -> None:
+        self._path = path
+        self._output = output
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or OutputLockedError at once if another live harvest holds it."""
+        import fcntl  # POSIX: imported here so the package still imports elsewhere
+
+        fd = open_fd(self._path, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputLockedError(
+                f"{self._output} is in use by another harvest that is still running "
+                f"(it holds {self._path.name}); wait for it to end, or harvest elsewhere"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the lock go (closing the file releases it); safe to call more than once."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)

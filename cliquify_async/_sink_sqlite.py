@@ -5,15 +5,15 @@ item's JSON as sent in `raw`, and the bookkeeping `first_seen`, `last_seen` and 
 each holding the start time of a harvest run. A page's rows and its resource's checkpoint
 (`_harvest_state`) are one transaction, so a crash leaves both or neither. A run that ended
 starts afresh next time (the incremental re-harvest); at its end, rows it did not see get
-`deleted_at` instead of being deleted. `_harvest_source` ties the database to one account.
+`deleted_at` instead of being deleted. `_harvest_source` ties the database to one account;
+`<database>.lock` is held (flock) while a harvest writes, and a symlink at the database or its
+journal files is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -27,11 +27,18 @@ from attrs import frozen
 
 from ._endpoints import BY_NAME
 from ._exact import union_members
-from ._sink import Checkpoint, check_source, dump_item
+from ._sink import (
+    Checkpoint,
+    OutputLock,
+    Rejected,
+    check_source,
+    dump_item,
+    has_surrogate,
+    load_item,
+    refuse_link,
+)
 from ._timestamps import parse_datetime
 from .errors import ConfigurationError, ResponseDecodeError
-
-logger = logging.getLogger("cliquify_async")
 
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
@@ -48,6 +55,7 @@ _AFFINITY: Final[Mapping[object, str]] = {
     datetime: "TEXT",
 }
 _INT64: Final = range(-(2**63), 2**63)
+_JOURNALS: Final = ("", "-wal", "-shm", "-journal")  # the files SQLite writes for a database
 
 
 @frozen
@@ -91,21 +99,38 @@ def timestamp(moment: datetime) -> str:
 
 def cell(value: Any, column: Column) -> Any:
     """What goes into `column` for `value`: a timestamp normalised (kept as sent if it is not
-    one), a scalar as is, an integer past 64 bits or a nested value as its JSON text."""
+    one), a scalar as is, an integer past 64 bits or a nested value as its JSON text, a lone
+    surrogate (which SQLite text cannot hold) as its escape `\\ud800` (`raw` keeps it)."""
     if column.timestamp and isinstance(value, str):
         try:
             return timestamp(parse_datetime(value))
         except ResponseDecodeError:
-            return value
+            return _text(value)
     if isinstance(value, int) and value not in _INT64:
         return str(value)
-    if value is None or isinstance(value, int | float | str):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, int | float):
         return value
     return dump_item(value)
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+def _text(value: str) -> str:
+    """`value` as valid Unicode: lone surrogates written as their escapes, `\\udc80`."""
+    return value.encode("utf-8", "backslashreplace").decode() if has_surrogate(value) else value
+
+
+def unusable_id(item: object) -> str | None:
+    """Why `item` cannot be a row (as a phrase about it), or None if it can: its `id` must be
+    an integer SQLite holds (64 bits) or a string of valid Unicode, as the primary key."""
+    if not isinstance(item, dict):
+        return "that is not an object"
+    key = item.get("id")
+    if isinstance(key, int) and not isinstance(key, bool):
+        return None if key in _INT64 else "whose id is an integer past the 64 bits SQLite holds"
+    if isinstance(key, str):
+        return "whose id is not valid Unicode (a lone surrogate)" if has_surrogate(key) else None
+    return "with no usable id"
 
 
 def _column_sql(column: Column) -> str:
@@ -193,8 +218,10 @@ class SQLiteSink:
     and `_harvest_state` together (WAL, synchronous=FULL): a rerun after a crash goes on from
     the last page committed; a rerun after a finished run lists everything again, updating
     rows, inserting new ones, and setting `deleted_at` on rows no longer listed (a reappearing
-    row gets it cleared). Items with no usable `id` are logged and left out. Asset files go to
-    `<stem>_files/` beside the database. `clock` gives the run times (aware datetimes).
+    row gets it cleared). Items with no usable `id` are left out and returned for the report
+    (the next run lists them again). Asset files go to `<stem>_files/` beside the database.
+    `<path>.lock` is held while the sink is open, so a second harvest into the same database
+    is refused with OutputLockedError. `clock` gives the run times (aware datetimes).
 
     sqlite3 blocks, and a durable commit waits for the disk, so every call runs on one
     thread of the sink's own: the event loop goes on serving the listings and downloads, the
@@ -209,6 +236,7 @@ class SQLiteSink:
         self._executor: ThreadPoolExecutor | None = None
         # Used only on the executor's thread, one call at a time:
         self._connection: sqlite3.Connection | None = None
+        self._lock = OutputLock(self._path.with_name(f"{self._path.name}.lock"), str(self._path))
         self._opened: datetime  # set by _open, before anything reads it
         self._runs: dict[str, str] = {}
 
@@ -239,13 +267,13 @@ class SQLiteSink:
         after = 0
         while batch := await self._call(self._stored, name, after):
             for _, raw in batch:
-                yield json.loads(raw)
+                yield load_item(raw)
             after = batch[-1][0]
 
-    async def write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> None:
+    async def write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> Rejected:
         """Upsert a page and record `checkpoint` in one transaction; at the end of a listing,
-        mark the rows this run did not see as deleted."""
-        await self._call(self._write, name, items, checkpoint)
+        mark the rows this run did not see as deleted. Returns the items left out."""
+        return await self._call(self._write, name, items, checkpoint)
 
     async def close(self) -> None:
         """Close the database (after any call still running) and the writer thread."""
@@ -272,6 +300,16 @@ class SQLiteSink:
         self._opened = self._clock()
         self._runs.clear()
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            for suffix in _JOURNALS:  # SQLite itself would write through a symlink
+                refuse_link(self._path.with_name(self._path.name + suffix), in_place=True)
+            self._connect(base_url, client_id)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _connect(self, base_url: str, client_id: str) -> None:
         connection = sqlite3.connect(self._path, isolation_level=None)
         try:
             connection.execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
@@ -351,16 +389,19 @@ class SQLiteSink:
             .fetchall()
         )
 
-    def _write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> None:
+    def _write(self, name: str, items: Sequence[Any], checkpoint: Checkpoint) -> Rejected:
         run = self._runs[name]
         columns = COLUMNS[name]
-        rows = []
-        for item in items:
-            if not isinstance(item, dict) or not _is_id(item.get("id")):
-                logger.warning("%s: an item with no usable id is left out: %.200s", name, item)
-                continue
-            values = [cell(item.get(column.name), column) for column in columns]
-            rows.append((*values, dump_item(item), run, run))
+        rows, rejected = [], {}
+        for position, item in enumerate(items):
+            try:
+                if (why := unusable_id(item)) is not None:
+                    rejected[position] = why
+                    continue
+                values = [cell(item.get(column.name), column) for column in columns]
+                rows.append((*values, dump_item(item), run, run))
+            except (ValueError, RecursionError) as exc:
+                rejected[position] = f"that cannot be written as JSON ({exc})"
         connection = self._db()
         with _transaction(connection):
             connection.executemany(TABLES[name].upsert, rows)
@@ -380,8 +421,10 @@ class SQLiteSink:
                     checkpoint.page_size,
                 ),
             )
+        return rejected
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+        self._lock.release()

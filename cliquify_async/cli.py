@@ -20,7 +20,13 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
-from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._harvest import (
+    DEFAULT_DOWNLOAD_CONCURRENCY,
+    RESOURCES,
+    Harvester,
+    check_resources,
+    one_line,
+)
 from ._sink import HarvestSink
 from ._sink_jsonl import JSONLinesSink
 from ._sink_sqlite import SQLiteSink
@@ -34,6 +40,7 @@ EXIT_CODES: Final[tuple[tuple[type[errors.CliquifyError], int], ...]] = (
     (errors.InvalidClientError, 4),
     (errors.InactiveEnterpriseError, 5),
     (errors.CompanyNotFoundError, 6),
+    (errors.OutputError, 7),
     (errors.CliquifyError, 1),
 )
 EXIT_USAGE: Final = 2
@@ -113,7 +120,7 @@ def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> Cliquif
 async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | None) -> int:
     from rich.console import Console
 
-    from ._display import HarvestDisplay
+    from ._display import HarvestDisplay, failure_lines
 
     console = Console()
     async with _client(args, sandbox) as client:
@@ -128,8 +135,10 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
             )
             report = await harvester.run()
         console.print(display.summary(report))
-    console.print(f"Output: {out}")
-    return 1 if report.downloads.failed else 0
+    for line in failure_lines(report):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"Output: {out}", markup=False, highlight=False)
+    return 1 if report.failures else 0
 
 
 async def _run_harvest(args: argparse.Namespace) -> int:
@@ -256,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cliquify-async",
         description="Harvest a Cliquify account, or try it all against a local sandbox.",
-        epilog="exit codes: 0 ok, 1 API or download failure, 2 usage, 3 missing or bad "
-        "configuration, 4 wrong client id/secret, 5 inactive enterprise, 6 company not found, "
-        "130 interrupted (rerun to resume)",
+        epilog="exit codes: 0 ok, 1 API failure or failed items (rerun to retry them), 2 usage, "
+        "3 missing or bad configuration, 4 wrong client id/secret, 5 inactive enterprise, "
+        "6 company not found, 7 output in use by another harvest or holding a link it did not "
+        "create, 130 interrupted (rerun to resume)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -357,12 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
         print(f"cliquify-async: {_one_line(exc)}", file=sys.stderr)
         return code
-    except (OSError, sqlite3.Error) as exc:
-        print(f"cliquify-async: {exc}", file=sys.stderr)
+    except (OSError, sqlite3.Error) as exc:  # the user's own disk
+        print(f"cliquify-async: {one_line(str(exc))}", file=sys.stderr)
         return 1
 
 
 def _one_line(exc: BaseException) -> str:
+    """`Kind: message` on one printable, bounded line, whatever the server put in it."""
     message: Any = exc.message if isinstance(exc, errors.APIStatusError) else exc
-    kind = type(exc).__name__
-    return f"{kind}: {' '.join(str(message).split())}"
+    return one_line(f"{type(exc).__name__}: {message}")
