@@ -108,7 +108,7 @@ async def test_a_token_without_a_lifetime_is_a_difference_not_a_crash(
     sandbox = await make_sandbox(rate_limit=None)
     await without_expires_in(sandbox)
 
-    code, out, err = await run("doctor", env=environment(sandbox))
+    code, out, err = await run("doctor", "--requests-per-minute", "6000", env=environment(sandbox))
 
     assert code == 0, err
     assert "token          ok, sent as json, Bearer, no expires_in" in out
@@ -123,7 +123,7 @@ async def test_rate_limit_headers_are_found_in_lowercase(make_sandbox: SandboxFa
     # the server's lowercase names, as the doctor receives them without the extensions.
     env = environment(sandbox, AIOHTTP_NO_EXTENSIONS="1")
 
-    code, out, err = await run("doctor", "--json", env=env)
+    code, out, err = await run("doctor", "--json", "--requests-per-minute", "6000", env=env)
 
     assert code == 0, err
     assert json.loads(out)["rate_limit"] == {
