@@ -174,14 +174,18 @@ class RedisRateGate:
         reading = Reading.of(status, headers, now=time.time(), max_wait=self.max_wait)
         if reading.refused is not None:
             self._refusals.refuse(reading.refused.kind, reading.refused.detail)
-            return
+            # Learned from as an answer that says nothing of the limit: it still ends the
+            # wait of a first request that went alone (the probe), which nothing else would.
+            reading = Reading(
+                status=200, limit=None, remaining=None, closes_in=None, retry_after=None
+            )
         answer = await self._health.call(
             self._observe(
                 keys=[self.keys.gate, self.keys.sends],
                 args=[
                     *self._config,
                     round(sent_at * US),
-                    status,
+                    reading.status,
                     _arg(reading.limit),
                     _arg(reading.remaining),
                     _arg(_us(reading.closes_in)),

@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from redis.asyncio import Redis
 
-from cliquify_async import CliquifyClient, RateLimitError, RetryPolicy
+from cliquify_async import CliquifyClient, RateGate, RateLimitError, RetryPolicy
 from cliquify_async._endpoints import TOKEN_PATH
 from cliquify_async._ratelimit import LocalRateGate
 from cliquify_async.errors import ConfigurationError
 from cliquify_async.redis import RedisRateGate
 from tests.conftest import serving
 from tests.shared_budget import conftest as shared_budget
+
+# The shared-budget fixtures, for the Redis gate: the test Redis and a budget key per test.
+redis_url, redis, key = shared_budget.redis_url, shared_budget.redis, shared_budget.key
 
 HANG_GUARD = 5.0  # seconds: far beyond a normal listing, far short of any hostile wait
 FOLDERS = {"data": [{"id": 1, "name": "one"}], "current_page": 1, "last_page": 1}
@@ -74,6 +76,16 @@ async def make() -> AsyncIterator[ClientMaker]:
         await client.aclose()
 
 
+@pytest.fixture(params=["local", "redis"])
+def make_gate(request: pytest.FixtureRequest) -> Callable[..., RateGate]:
+    """Gates at 600 a minute: the in-process one, and the Redis one on this test's budget
+    key. Every scenario here runs against both, so the two are held to one table."""
+    if request.param == "local":
+        return lambda **options: LocalRateGate(600, **options)
+    redis, key = request.getfixturevalue("redis"), request.getfixturevalue("key")
+    return lambda **options: RedisRateGate(redis, key, requests_per_minute=600, **options)
+
+
 async def listing(client: CliquifyClient) -> list[Any]:
     """One listing of folders, guarded against a hang."""
     return await asyncio.wait_for(client.folders.list().collect(), HANG_GUARD)
@@ -101,10 +113,13 @@ HOSTILE_200S = [
 
 @pytest.mark.parametrize("headers", HOSTILE_200S)
 async def test_a_200_with_a_hostile_rate_limit_header_is_not_learned(
-    server: tuple[Server, str], make: ClientMaker, headers: dict[str, str]
+    server: tuple[Server, str],
+    make: ClientMaker,
+    make_gate: Callable[..., RateGate],
+    headers: dict[str, str],
 ) -> None:
     served, url = server
-    client = make(url)
+    client = make(url, rate_gate=make_gate())
     before = client.rate_limits
     served.planned.append((200, headers))
 
@@ -132,11 +147,12 @@ HOSTILE_429S = [
 async def test_a_429_with_a_hostile_wait_raises_and_teaches_nothing(
     server: tuple[Server, str],
     make: ClientMaker,
+    make_gate: Callable[..., RateGate],
     headers: dict[str, str],
     retry_after: object,
 ) -> None:
     served, url = server
-    client = make(url)
+    client = make(url, rate_gate=make_gate())
     # A window the server confirmed opening: what a later 429's close used to teach from.
     served.planned += [(200, {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59"})]
     await listing(client)
@@ -173,11 +189,12 @@ async def test_each_kind_of_refusal_is_warned_of_once(
 
 
 async def test_a_spent_budget_of_an_assumed_window_holds_at_most_max_wait(
-    server: tuple[Server, str], make: ClientMaker
+    server: tuple[Server, str], make: ClientMaker, make_gate: Callable[..., RateGate]
 ) -> None:
     # A million a window is in bounds; at 600 a minute the window it implies is a day long.
     served, url = server
-    client = make(url, max_retries=RetryPolicy(max_retries=0, max_retry_after=0.3))
+    policy = RetryPolicy(max_retries=0, max_retry_after=0.3)
+    client = make(url, rate_gate=make_gate(max_wait=0.3), max_retries=policy)
     served.planned.append((200, {"X-RateLimit-Limit": "1000000", "X-RateLimit-Remaining": "0"}))
 
     await listing(client)
@@ -187,9 +204,9 @@ async def test_a_spent_budget_of_an_assumed_window_holds_at_most_max_wait(
 
 
 async def test_a_window_longer_than_max_wait_is_not_learned(
-    caplog: pytest.LogCaptureFixture,
+    make_gate: Callable[..., RateGate], caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate = LocalRateGate(600, max_wait=0.3)
+    gate = make_gate(max_wait=0.3)
     await observe(gate, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})  # an opener
     before = gate.limits
     await asyncio.sleep(0.2)
@@ -222,83 +239,3 @@ async def test_max_retry_after_is_the_gates_max_wait(server: tuple[Server, str])
         gate = client._transport.gate
         assert isinstance(gate, LocalRateGate)
         assert gate.max_wait == 600.0
-
-
-# --- the Redis gate refuses the same answers ----------------------------------------------
-
-# The shared-budget fixtures: the test Redis, a client of it, and a budget key per test.
-redis_url, redis, key = shared_budget.redis_url, shared_budget.redis, shared_budget.key
-
-
-@pytest.fixture
-def redis_gate(redis: Redis, key: str) -> Callable[..., RedisRateGate]:
-    """RedisRateGates of this test's budget, on the test Redis."""
-
-    def build(**options: Any) -> RedisRateGate:
-        return RedisRateGate(redis, key, requests_per_minute=600, **options)
-
-    return build
-
-
-@pytest.mark.parametrize(
-    ("status", "headers"),
-    [
-        pytest.param(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": FAR}, id="far-reset"),
-        pytest.param(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1e308"}, id="1e308"),
-        pytest.param(429, {"Retry-After": str(10**9)}, id="huge-retry-after"),
-        pytest.param(200, {"X-RateLimit-Limit": "9" * 400}, id="limit-400-digits"),
-    ],
-)
-async def test_the_redis_gate_learns_nothing_from_a_hostile_answer(
-    server: tuple[Server, str],
-    make: ClientMaker,
-    redis_gate: Callable[..., RedisRateGate],
-    status: int,
-    headers: dict[str, str],
-) -> None:
-    served, url = server
-    client = make(url, rate_gate=redis_gate())
-    served.planned += [(200, {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59"})]
-    await listing(client)  # an opener, which a later close used to be measured from
-    before = client.rate_limits
-    served.planned.append((status, {"X-RateLimit-Limit": "60", **headers}))
-
-    if status == 429:
-        with pytest.raises(RateLimitError) as caught:
-            await listing(client)
-        assert caught.value.retry_after == 10**9
-    else:
-        await listing(client)
-
-    assert client.rate_limits == before
-    assert [folder.id for folder in await listing(client)] == [1]
-    assert client.rate_limits == before
-
-
-async def test_the_redis_gate_learns_no_window_longer_than_max_wait(
-    redis_gate: Callable[..., RedisRateGate], caplog: pytest.LogCaptureFixture
-) -> None:
-    gate = redis_gate(max_wait=0.3)
-    await observe(gate, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})  # an opener
-    before = gate.limits
-    await asyncio.sleep(0.2)
-
-    await observe(gate, {"X-RateLimit-Limit": "10", "Retry-After": "0.25"}, status=429)
-
-    assert gate.limits == before
-    assert not gate.limits[0].learned
-    assert any("(window)" in r.getMessage() for r in caplog.records if r.levelno >= 30)
-
-
-async def test_a_spent_budget_of_an_assumed_window_holds_the_fleet_at_most_max_wait(
-    server: tuple[Server, str], make: ClientMaker, redis_gate: Callable[..., RedisRateGate]
-) -> None:
-    served, url = server
-    policy = RetryPolicy(max_retries=0, max_retry_after=0.3)
-    client = make(url, rate_gate=redis_gate(max_wait=0.3), max_retries=policy)
-    served.planned.append((200, {"X-RateLimit-Limit": "1000000", "X-RateLimit-Remaining": "0"}))
-
-    await listing(client)
-    await listing(client)  # held at most 0.3 s, not a day
-
-    assert client.rate_limits[0].requests == 1_000_000
