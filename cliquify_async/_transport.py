@@ -8,6 +8,7 @@ out of the timeout and counts the replay against the budget.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -28,7 +29,7 @@ from ._endpoints import TOKEN_PATH
 from ._log import get_logger
 from ._page_size import PageSizes
 from ._plugins import RateGate, TokenStore
-from ._protocol import DEFAULT_HEADERS, error_for_response, unwrap
+from ._protocol import DEFAULT_HEADERS, error_for_response, server_url, unwrap
 from ._readers import (
     DEFAULT_READ_LIMITS,
     R,
@@ -49,6 +50,10 @@ State = Literal["unopened", "open", "closed"]
 
 # A file is saved as it was sent: never inflated into something larger than its transfer.
 _FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*", "Accept-Encoding": "identity"}
+# What a bearer token may hold: visible ASCII, no white space or control character (a CR or
+# LF would break the header, and aiohttp refuses to send it), and no more than a server reads
+# in one header line.
+_SENDABLE = re.compile(r"[\x21-\x7e]{1,4096}")
 DEFAULT_READ_TIMEOUT = 30.0
 """Seconds of silence after which a read gives up, where the timeout sets no bound of its own."""
 
@@ -76,6 +81,17 @@ class ClientStats:
     """429 responses received."""
     auth_replays: int = 0
     """Requests replayed once with a new token after a 401."""
+
+
+MAX_REDIRECTS = 10
+
+
+class _Redirect(Exception):
+    """A download under /api/ was redirected to `location`."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 def _token_shape_error(config: ClientConfig, exc: errors.ResponseDecodeError) -> Exception:
@@ -187,12 +203,23 @@ class Transport:
         return await self._api(url, self._read_json, retry or self.retry)
 
     async def download(self, url: URL, dest: Path, *, retry: RetryPolicy | None = None) -> int:
-        """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs."""
+        """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs.
+
+        A file elsewhere is fetched with aiohttp following its redirects. One under /api/ is
+        redirected here, hop by hop, so the token goes with a hop only to /api/ again.
+        """
         save = partial(save_to, dest, limits=self.read_limits)
         policy = retry or self.retry
-        if self.is_api(url):
-            return await self._api(url, save, policy, file=True)
-        return await self._retrying(policy, self._send)("GET", url, read=save, file=True)
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.is_api(url):
+                return await self._retrying(policy, self._send)("GET", url, read=save, file=True)
+            try:
+                return await self._api(url, save, policy, file=True)
+            except _Redirect as hop:
+                url = server_url(hop.location, what=f"redirect from {url.path}", base=url)
+        raise errors.APIConnectionError(
+            f"more than {MAX_REDIRECTS} redirects", method="GET", url=str(url)
+        )
 
     async def probe(self, url: URL) -> Probe:
         """One GET of an /api/* URL that reports any answer instead of raising (for the
@@ -264,6 +291,8 @@ class Transport:
             data = await self.post_oauth(TOKEN_PATH, body, form=True)
         try:
             token = structure(unwrap(data, "token"), AccessToken)
+            if not _SENDABLE.fullmatch(token.access_token):
+                raise errors.ResponseDecodeError("its access_token cannot be sent in a header")
         except errors.ResponseDecodeError as exc:
             raise _token_shape_error(self.config, exc) from None
         logger.info("obtained an access token (expires in %s s)", token.expires_in)
@@ -322,7 +351,7 @@ class Transport:
                 json=json_body,
                 data=form_body,
                 headers=headers,
-                allow_redirects=file,
+                allow_redirects=file and bearer is None,  # see download()
                 auto_decompress=not file,
                 timeout=self._download_timeout if file else self.timeout,
             ) as response:
@@ -335,6 +364,9 @@ class Transport:
                 )
                 if on_answer is not None:
                     await on_answer(response.status, response.headers)
+                location = response.headers.get("Location")
+                if file and 300 <= response.status < 400 and location is not None:
+                    raise _Redirect(location)
                 if not 200 <= response.status < 300:
                     text = await read_error_text(response, self.read_limits)
                     raise error_for_response(

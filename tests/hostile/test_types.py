@@ -18,11 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis
+import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cliquify_async import CliquifyClient, CliquifyError, Harvester, RetryPolicy, SQLiteSink
+from cliquify_async import (
+    CliquifyClient,
+    CliquifyError,
+    Harvester,
+    ResponseDecodeError,
+    RetryPolicy,
+    SQLiteSink,
+)
 from cliquify_async.pytest_plugin import fast_retries
 from tests.conftest import serving
 from tests.hostile.api import CLIENT_ID, CLIENT_SECRET, TOKEN
@@ -206,3 +214,59 @@ def test_a_harvest_of_any_items_stores_them_or_fails_typed(
         await Harvester(client, sink, resources=["assets"], download=True).run()
 
     run_against_server(scenario)
+
+
+def test_a_token_that_cannot_be_sent_in_a_header_is_refused_and_not_kept() -> None:
+    tokens = ["tok-abc\r\nX-Injected: 1", "tok-\x00-abcdef", TOKEN]
+
+    async def main() -> None:
+        async def token(request: web.Request) -> web.StreamResponse:
+            access = tokens.pop(0)
+            return web.json_response({"access_token": access, "token_type": "Bearer"})
+
+        async def assets(request: web.Request) -> web.StreamResponse:
+            assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+            return web.json_response({"data": [{"id": 1}]})
+
+        app = web.Application()
+        app.router.add_post("/oauth/access-token", token)
+        app.router.add_get("/api/assets", assets)
+        async with (
+            serving(app) as url,
+            CliquifyClient(CLIENT_ID, CLIENT_SECRET, base_url=url) as client,
+        ):
+            for _ in range(2):
+                with pytest.raises(ResponseDecodeError, match="cannot be sent in a header"):
+                    await client.assets.list().collect()
+            assert [a.id for a in await client.assets.list().collect()] == [1]
+
+    asyncio.run(main())
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("status", [200, 422, 500])
+def test_json_nested_deeper_than_pythons_stack_is_data_or_a_typed_error(
+    status: int, tmp_path: Path
+) -> None:
+    text = json.dumps({"data": [{"id": 1, "deep": nested(900)}], "message": nested(900)})
+
+    async def scenario(client: CliquifyClient, base: str, state: dict[str, Any]) -> None:
+        state["answer"] = lambda: web.Response(
+            status=status, text=text, content_type="application/json"
+        )
+        if status != 200:
+            with pytest.raises(CliquifyError):
+                await client.assets.list().collect()
+            return
+        report = await Harvester(client, tmp_path, resources=["assets"]).run()
+        assert report.resources["assets"].items == 1
+        stored = json.loads((tmp_path / "assets.jsonl").read_text())
+        assert stored["deep"] == nested(900)
+
+    run_against_server(scenario, max_retries=fast_retries(0))
