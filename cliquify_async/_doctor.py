@@ -19,7 +19,9 @@ from ._client import CliquifyClient
 from ._endpoints import BY_KEY
 from ._exact import named_fields
 from ._limits import RateLimit
+from ._log import escaped
 from ._pages import read_page
+from ._redact import scrub
 from ._timestamps import parse_datetime
 from .errors import CliquifyError, ResponseDecodeError
 
@@ -105,10 +107,12 @@ def _rate_gate(limits: tuple[RateLimit, ...], differences: list[str]) -> list[di
 def _finish(
     report: dict[str, Any], client: CliquifyClient, before: int, *, introspections: int
 ) -> dict[str, Any]:
-    """Count the requests spent: token and /api attempts from the client, plus introspection."""
+    """Count the requests spent: token and /api attempts from the client, plus introspection;
+    what the server sent is in the report, so its secrets are masked (echoed or not)."""
     stats = client._transport.stats
     report["requests"] = stats.requests + stats.token_requests - before + introspections
-    return report
+    scrubbed: dict[str, Any] = scrub(report)
+    return scrubbed
 
 
 async def _introspection(client: CliquifyClient, differences: list[str]) -> dict[str, Any]:
@@ -241,4 +245,4 @@ def render(report: Mapping[str, Any]) -> str:
         )
     else:
         lines.append("No differences: the server matches every assumption the SDK makes.")
-    return "\n".join(lines)
+    return "\n".join(map(escaped, lines))  # server text: no terminal escapes, no forged lines

@@ -31,6 +31,7 @@ from attrs import frozen
 
 from ._log import get_logger
 from ._protocol import parse_retry_after, reset_in
+from ._redact import redact
 from ._window import FixedWindow, Refusals
 from .errors import ConfigurationError
 
@@ -70,7 +71,9 @@ class Refusal:
 
 
 def _shown(name: str, value: str) -> str:
-    """A header for a log line, its value cut short (a hostile value may be long)."""
+    """A header for a log line, its value cut short (a hostile value may be long), and
+    redacted before the cut."""
+    value = redact(value)
     return f"{name}: {value[:40]!r}{'...' if len(value) > 40 else ''}"
 
 

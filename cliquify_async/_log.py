@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any, Final
 
-from ._redact import redact
+from ._redact import redacted_start
 
 MAX_ARG_CHARS: Final = 500
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -19,11 +19,13 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 def printable(text: str, limit: int = MAX_ARG_CHARS) -> str:
     """`text` redacted, with control characters escaped, cut to `limit` characters."""
-    length = len(text)
-    # Escaping and redacting a huge text only to cut it would be waste: twice the limit keeps
-    # enough for a secret across the cut to be masked too.
-    shown = _CONTROL.sub(_escape, redact(text[: 2 * limit]))
-    return shown if len(shown) <= limit else f"{shown[:limit]}... ({length} chars)"
+    shown = escaped(redacted_start(text, limit + 1))
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} chars)"
+
+
+def escaped(text: str) -> str:
+    """`text` with its control characters written as escapes (`\\n`, `\\x1b`)."""
+    return _CONTROL.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:

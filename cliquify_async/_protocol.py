@@ -18,6 +18,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
+from ._redact import redact
 from ._version import __version__
 
 USER_AGENT: Final = f"cliquify-async/{__version__}"
@@ -172,7 +173,9 @@ def error_for_response(
     method: str,
     url: str,
 ) -> errors.APIStatusError:
-    """Map any error response to its exception; never raises, whatever the body holds."""
+    """Map any error response to its exception; never raises, whatever the body holds. The
+    text is redacted first: the message is an excerpt, and a cut must not halve a secret."""
+    text = redact(text)
     headers = CIMultiDict(headers)
     body = decode_json(text)
     message, code = _message_and_code(body, status, text)

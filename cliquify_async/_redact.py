@@ -50,6 +50,8 @@ def _encodings(secret: str) -> set[str]:
         html.escape(secret, quote=False),
         repr(secret)[1:-1],
         base64.b64encode(secret.encode()).decode().rstrip("="),
+        "".join(f"\\u{ord(ch):04x}" for ch in secret),  # JSON with every character escaped
+        "".join(f"\\u{ord(ch):04X}" for ch in secret),
     }
     return {form for form in forms if len(form) >= MIN_SECRET_CHARS}
 
@@ -65,6 +67,8 @@ class Secrets:
         self._tokens: list[str] = []  # in arrival order, the oldest first
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        self.longest = 0
+        """The length of the longest form masked."""
 
     def __repr__(self) -> str:
         return f"<Secrets {len(self._forms)} values>"
@@ -92,6 +96,7 @@ class Secrets:
             # Longest first, so a form that holds another is masked whole.
             ordered = sorted(every, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, ordered)))
+            self.longest = len(ordered[0])
 
     def mask(self, text: str) -> str:
         """`text` with this client's secrets masked."""
@@ -119,17 +124,47 @@ def redact(text: str) -> str:
     return _SHAPED.sub(lambda m: (m.group(1) or m.group(2) or "") + MASK, text)
 
 
+def redacted_start(text: str, limit: int) -> str:
+    """The first `limit` characters of `text` redacted, without redacting all of a huge text,
+    and never showing the part of a secret that a cut went through: masks shorten the text, so
+    what is shown stops short, by the longest secret, of where the redacted part was cut."""
+    margin = max([64, *(secrets.longest for secrets in list(_REGISTERED))])
+    cut = limit + margin
+    while True:
+        shown = redact(text[:cut])
+        if cut >= len(text) or len(shown) >= limit + margin:
+            return shown[:limit]
+        cut *= 2
+
+
 def scrub(value: Any) -> Any:
     """`value` with every string in it redacted, keys included: the value itself when nothing
-    needed masking, else a copy of the dicts and lists on the way to what did."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        pairs = [(k, v, scrub(k), scrub(v)) for k, v in value.items()]
-        if all(k2 is k and v2 is v for k, v, k2, v2 in pairs):
-            return value
-        return {k2: v2 for _, _, k2, v2 in pairs}
-    if isinstance(value, list):
-        items = [scrub(item) for item in value]
-        return value if all(map(operator.is_, items, value)) else items
-    return value
+    needed masking, else a copy of the dicts and lists on the way to what did. It walks
+    without recursion: a server may nest deeper than Python's stack."""
+    if not isinstance(value, Mapping | list):
+        return redact(value) if isinstance(value, str) else value
+    containers, todo = [], [value]
+    while todo:  # every dict and list, each before what it holds
+        node = todo.pop()
+        containers.append(node)
+        todo.extend(c for c in (node.values() if isinstance(node, Mapping) else node) if _nests(c))
+    done: dict[int, Any] = {}
+
+    def scrubbed(item: Any) -> Any:
+        if isinstance(item, str):
+            return redact(item)
+        return done[id(item)] if _nests(item) else item
+
+    for node in reversed(containers):  # what a container holds is done before it
+        if isinstance(node, Mapping):
+            pairs = [(k, v, scrubbed(k), scrubbed(v)) for k, v in node.items()]
+            same = all(k2 is k and v2 is v for k, v, k2, v2 in pairs)
+            done[id(node)] = node if same else {k2: v2 for _, _, k2, v2 in pairs}
+        else:
+            items = [scrubbed(item) for item in node]
+            done[id(node)] = node if all(map(operator.is_, items, node)) else items
+    return done[id(value)]
+
+
+def _nests(value: Any) -> bool:
+    return isinstance(value, Mapping | list)

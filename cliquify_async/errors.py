@@ -163,12 +163,13 @@ class ResponseDecodeError(CliquifyError):
         status: int | None = None,
         url: str | None = None,
     ) -> None:
+        text = redact(text)  # before the excerpt: a cut through a secret would show part of it
         where = " ".join(str(part) for part in (status, url) if part is not None)
         where = f" ({where})" if where else ""
         shown = f": {excerpt(text)!r}" if text else ""
         super().__init__(f"{reason}{where}{shown}")
         self.reason = reason
-        self.text = redact(text)
+        self.text = text
         self.data = scrub(data)
         self.status = status
         self.url = None if url is None else redact(url)

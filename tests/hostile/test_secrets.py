@@ -24,7 +24,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from cliquify_async import CliquifyError, Harvester, ResponseDecodeError, ServerError, SQLiteSink
+from cliquify_async import (
+    CliquifyClient,
+    CliquifyError,
+    Harvester,
+    ResponseDecodeError,
+    ServerError,
+    SQLiteSink,
+)
+from cliquify_async._endpoints import BY_NAME
 from tests.conftest import serving
 from tests.hostile.api import (
     CLIENT_ID,
@@ -47,12 +55,15 @@ def forms(secret: str) -> list[str]:
         urllib.parse.quote_plus(secret),
         html.escape(secret),
         base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode().rstrip("="),
+        "".join(f"\\u{ord(ch):04x}" for ch in secret),
     ]
 
 
 def assert_clean(*texts: str) -> None:
+    # The first 80% of each: what a cut through it (an excerpt, a log argument) would show.
+    cut = [secret[: len(secret) * 4 // 5] for secret in (CLIENT_SECRET, TOKEN)]
     for text in texts:
-        for form in forms(CLIENT_SECRET) + forms(TOKEN):
+        for form in forms(CLIENT_SECRET) + forms(TOKEN) + cut:
             assert form not in text, f"{form!r} leaked into {text[:300]!r}"
 
 
@@ -236,3 +247,95 @@ async def test_a_harvest_stores_no_secret_the_server_echoes_in_its_items(
     written = files_text(tmp_path)
     assert_clean(written)
     assert "[redacted]" in written
+
+
+async def test_a_cut_never_shows_part_of_a_secret(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    # The message is an excerpt of 200 characters, which the token straddles; a log argument
+    # is cut at 500, where masking earlier copies would slide a later one into view.
+    straddling = "x" * 190 + " " + TOKEN + " and more"
+    shifting = TOKEN * 40 + "x" * 15 + TOKEN
+
+    async def cut_error(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text=straddling)
+
+    async def long_field(request: web.Request) -> web.StreamResponse:
+        headers = {"X-RateLimit-Limit": "1" * 30 + TOKEN}  # a log line cuts it at 40
+        return web.json_response({"data": [{"id": 1, shifting: 1}]}, headers=headers)
+
+    api = HostileAPI(cut_error, long_field)
+    async with hostile_client(api, requests_per_minute=600) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.assets.list().collect()
+        await client.assets.list().collect()
+
+        assert_clean(str(caught.value), caught.value.message, caplog.text)
+        assert "[redacted" in str(caught.value)  # the excerpt may cut the mask, not the token
+        await lists_normally(client)
+
+
+def doctor_app() -> web.Application:
+    """An API that echoes the secret and the token in every place the doctor reports."""
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        shape = {"token_type": f"Bearer {CLIENT_SECRET}", "expires_in": 3600, "access_token": TOKEN}
+        return web.json_response({"success": True, "token": shape})
+
+    async def introspect(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"success": True, "data": {"active": True, "scopes": [TOKEN]}})
+
+    async def listing(request: web.Request) -> web.StreamResponse:
+        item = {"id": 1, CLIENT_SECRET: 1, "evil\x1b[31m\nFORGED LINE": 2}
+        headers = {"X-RateLimit-Limit": CLIENT_SECRET, "X-RateLimit-Remaining": TOKEN}
+        return web.json_response({"data": [item]}, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/oauth/access-token", token)
+    app.router.add_post("/oauth/introspect", introspect)
+    for endpoint in BY_NAME.values():
+        app.router.add_get(endpoint.path, listing)
+    return app
+
+
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "text"])
+async def test_the_doctor_reports_what_the_server_echoes_masked_and_escaped(
+    json_output: bool,
+) -> None:
+    async with serving(doctor_app()) as url:
+        args = ["doctor", "--requests-per-minute", "6000", *(["--json"] if json_output else [])]
+        _, out, err = await run_cli(*args, url=url)
+
+    assert "Traceback" not in err
+    assert_clean(out, err)
+    assert "[redacted]" in out
+    assert "\x1b" not in out and "\nFORGED" not in out  # no terminal escape, no forged line
+    if not json_output:
+        assert "evil\\x1b[31m\\nFORGED LINE" in out
+
+
+async def test_a_redirect_from_the_api_takes_the_token_only_to_the_api(tmp_path: Path) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        seen.append((request.path, request.headers.get("Authorization")))
+        if request.path == "/api/files/1":
+            raise web.HTTPFound("/api/files/2")
+        if request.path == "/api/files/2":
+            raise web.HTTPFound("/oauth/revoke")
+        return web.Response(body=b"file")
+
+    app = web.Application()
+    app.router.add_post("/oauth/access-token", HostileAPI()._token)
+    app.router.add_route("GET", "/{tail:.*}", record)
+    async with (
+        serving(app) as url,
+        CliquifyClient(CLIENT_ID, CLIENT_SECRET, base_url=url, requests_per_minute=None) as client,
+    ):
+        written = await client.download(f"{url}/api/files/1", tmp_path / "f")
+
+    assert written == 4
+    assert seen == [
+        ("/api/files/1", f"Bearer {TOKEN}"),
+        ("/api/files/2", f"Bearer {TOKEN}"),
+        ("/oauth/revoke", None),
+    ]
