@@ -29,7 +29,9 @@ class ReadLimits:
     """How much of a response the client reads, and how slowly it lets it arrive.
 
     A JSON body longer than `max_json_bytes` (counted after decompression) is refused with
-    ResponseTooLargeError before it is held; an error body is cut at `max_error_bytes` (its
+    ResponseTooLargeError before it is held, and so is one of more than `max_json_values`
+    values (counted by their separators before parsing: `[{},{},...]` decodes to some thirty
+    times its size in objects); an error body is cut at `max_error_bytes` (its
     start names the error). A body or file that arrives at fewer than `min_bytes_per_second`,
     averaged over each `slow_window` seconds, is given up with APITimeoutError, so a server
     that trickles cannot hold a call past its deadline; silence alone is bounded by the
@@ -37,6 +39,7 @@ class ReadLimits:
     """
 
     max_json_bytes: int = field(default=32 * MiB, validator=validators.gt(0))
+    max_json_values: int = field(default=1_000_000, validator=validators.gt(0))
     max_error_bytes: int = field(default=64 * 1024, validator=validators.gt(0))
     min_bytes_per_second: float = field(default=1024.0, validator=validators.ge(0))
     slow_window: float = field(default=30.0, validator=validators.gt(0))
@@ -113,6 +116,15 @@ async def read_json(
     raw = bytearray()
     async for chunk in stream(response, limits, max_bytes=limits.max_json_bytes):
         raw += chunk
+    # An upper bound on the values (strings holding these bytes count too): one C pass each.
+    values = raw.count(b",") + raw.count(b"{") + raw.count(b"[")
+    if values > limits.max_json_values:
+        raise ResponseTooLargeError(
+            f"the response body holds more values than the client decodes ({values} separators; "
+            f"max_json_values={limits.max_json_values})",
+            status=response.status,
+            url=str(response.url),
+        )
     try:
         return loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting

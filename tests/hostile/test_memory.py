@@ -194,3 +194,19 @@ async def test_the_peak_memory_stays_within_the_bound_plus_a_small_constant(
     # The body held (the bound), its copy for the parser, and a constant for aiohttp's buffers.
     print(f"{answer.__name__}: peak RSS grew by {grown / MiB:.1f} MiB")  # type: ignore[attr-defined]
     assert grown <= 2 * bound + 24 * MiB, f"peak RSS grew by {grown / MiB:.1f} MiB"
+
+
+async def test_a_body_of_more_values_than_the_bound_is_refused_before_it_is_decoded() -> None:
+    # 3 bytes a value on the wire, some 30 times that once decoded: the byte bound alone
+    # would let 32 MiB become a GiB of objects.
+    body = b'{"data": [' + b"{}," * 200_000 + b"{}]}"
+
+    async def dense(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    api = HostileAPI(dense)
+    async with hostile_client(api, read_limits=ReadLimits(max_json_values=100_000)) as client:
+        with pytest.raises(ResponseTooLargeError, match="max_json_values=100000"):
+            await client.assets.list().collect()
+
+        await lists_normally(client)
