@@ -77,8 +77,20 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _pointer(holder: Mapping[str, Any], key: str, body: Any, url: str | None) -> str | None:
+    """The next link or cursor under `key`: null (or an empty link) ends the list, a string
+    goes on, and so does an integer cursor; anything else would end the list silently with
+    items still to come, so it is a ResponseDecodeError."""
+    value = holder.get(key)
+    if value is None or (isinstance(value, str) and (value or key != "next_cursor")):
+        return value or None
+    if key == "next_cursor" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ResponseDecodeError(
+        f"a list response's {key} is neither a string nor null: {str(value)[:100]!r}",
+        data=body,
+        url=url,
+    )
 
 
 def read_page(body: Any, *, url: str | None = None) -> PageInfo:
@@ -100,8 +112,8 @@ def read_page(body: Any, *, url: str | None = None) -> PageInfo:
             per_page=_int(meta.get("per_page")),
             total=_int(meta.get("total")),
             last_page=_int(meta.get("last_page")),
-            next_url=_str(links.get("next")),
-            next_cursor=_str(meta.get("next_cursor")),
+            next_url=_pointer(links, "next", body, url),
+            next_cursor=_pointer(meta, "next_cursor", body, url),
         )
     if "current_page" in body:
         return PageInfo(
@@ -111,15 +123,15 @@ def read_page(body: Any, *, url: str | None = None) -> PageInfo:
             per_page=_int(body.get("per_page")),
             total=_int(body.get("total")),
             last_page=_int(body.get("last_page")),
-            next_url=_str(body.get("next_page_url")),
+            next_url=_pointer(body, "next_page_url", body, url),
         )
     if "next_cursor" in body:
         return PageInfo(
             shape="cursor",
             items=items,
             per_page=_int(body.get("per_page")),
-            next_url=_str(body.get("next_page_url")),
-            next_cursor=_str(body.get("next_cursor")),
+            next_url=_pointer(body, "next_page_url", body, url),
+            next_cursor=_pointer(body, "next_cursor", body, url),
         )
     return PageInfo(shape="data", items=items)
 

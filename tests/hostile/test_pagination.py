@@ -421,3 +421,26 @@ async def test_an_absurd_maximum_in_a_per_page_422_falls_back_to_the_default_siz
     async with hostile(respond) as (client, seen):
         assert ids(await client.folders.list(per_page="max").collect()) == [1, 2]
         assert seen == [f"{PATH}?per_page=1000", f"{PATH}?per_page=100"]
+
+
+@pytest.mark.parametrize("cursor", [2.5, True, {"k": 1}, [], ""])
+async def test_a_cursor_that_is_neither_a_string_nor_null_is_a_typed_error(cursor: Any) -> None:
+    # Read as "no cursor", it would end the listing silently with items still to come.
+    def respond(n: int, request: web.Request) -> Any:
+        return {"data": pair(n), "next_cursor": cursor if n == 1 else None}
+
+    async with hostile(respond) as (client, seen):
+        items, error = await drain(client.folders.list())
+
+        assert type(error) is ResponseDecodeError and "next_cursor" in str(error)
+        assert items == [] and len(seen) == 1
+        await assert_recovers(client)
+
+
+async def test_an_integer_cursor_is_followed() -> None:
+    def respond(n: int, request: web.Request) -> Any:
+        return {"data": pair(n), "next_cursor": 2 if n == 1 else None}
+
+    async with hostile(respond) as (client, seen):
+        assert ids(await client.folders.list().collect()) == [1, 2, 3, 4]
+        assert seen[1].endswith("cursor=2")
