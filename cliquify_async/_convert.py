@@ -13,6 +13,7 @@ from cattrs.strategies import configure_union_passthrough
 from . import _drift as drift
 from . import models
 from ._exact import ExactModel, Unusual, named_fields
+from ._protocol import read_int
 from ._timestamps import parse_datetime
 from .errors import ResponseDecodeError
 
@@ -49,18 +50,12 @@ def parse_bool(value: object) -> bool:
 
 
 def parse_int(value: object) -> int:
-    """An integer from a JSON integer, a whole float, or a decimal string; anything else fails.
-
-    cattrs alone would call int(), which silently truncates 640.5 to 640.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = value.strip() if isinstance(value, str) else ""
-    if text.isascii() and text.removeprefix("-").isdecimal():
-        return int(text)
-    raise TypeError(f"expected an integer, got {type(value).__name__}")
+    """An integer as `read_int` reads one; anything else fails (cattrs alone would call int(),
+    which silently truncates 640.5 to 640)."""
+    number = read_int(value)
+    if number is None:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return number
 
 
 def parse_str(value: object) -> str:

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from attrs import frozen
 
 from ._log import get_logger
-from ._protocol import parse_retry_after, reset_in
+from ._protocol import at_the_latest, parse_retry_after, read_int, reset_in
 from ._redact import redact
 from ._window import FixedWindow, Refusals
 from .errors import ConfigurationError
@@ -51,15 +50,10 @@ def check_max_wait(max_wait: float, name: str = "max_wait") -> float:
     return max_wait
 
 
-_COUNT: Final = re.compile(r"[0-9]{1,18}")  # int() takes "+1", "1_000", Arabic digits
-
-
 def int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """A response header's integer value; None if it is missing or not 1 to 18 ASCII digits."""
-    value = headers.get(name)
-    if value is None or not _COUNT.fullmatch(value := value.strip()):
-        return None
-    return int(value)
+    """A response header's count (0 or more, plain ASCII digits); None if it is missing or
+    anything else."""
+    return read_int(headers.get(name), low=0)
 
 
 @frozen
@@ -106,7 +100,7 @@ class Reading:
         reset, retry_after = headers.get("X-RateLimit-Reset"), headers.get("Retry-After")
         closes_in = reset_in(reset, now=now)
         wait = parse_retry_after(retry_after) if status == 429 else None
-        # The bounds are RetryPolicy's: the waits as read, before _latest's rounding margin.
+        # The bounds are RetryPolicy's: the waits as read, before at_the_latest's rounding margin.
         counts = f"plain digits, a limit from 1 and a remainder from 0 up to {MAX_COUNT:,}"
         waits = f"a wait up to max_wait ({max_wait:g} s)"
         checks = (
@@ -132,8 +126,8 @@ class Reading:
             status=status,
             limit=limit,
             remaining=remaining,
-            closes_in=_latest(reset, closes_in),
-            retry_after=_latest(retry_after, wait),
+            closes_in=at_the_latest(reset, closes_in),
+            retry_after=at_the_latest(retry_after, wait),
             refused=refused,
         )
 
@@ -142,16 +136,6 @@ def _within(value: str | None, wait: float | None, max_wait: float) -> bool:
     """True for a Retry-After of at most `max_wait`, not printed negative: RFC 9110 allows
     none, and read as 0 it would name a close of the window at this very moment."""
     return wait is not None and wait <= max_wait and not (value or "").lstrip().startswith("-")
-
-
-def _latest(value: str | None, seconds: float | None) -> float | None:
-    """A delay header's `seconds` at their latest: a `value` printed with decimals may have
-    been rounded to nearest, so half a unit in its last place is added; whole seconds are taken
-    as rounded up (Laravel). As a bound on the window, a delay must never come out short."""
-    if seconds is None or value is None:
-        return seconds
-    _, point, decimals = value.strip().partition(".")
-    return seconds + (0.5 * 10 ** -len(decimals) if point and decimals.isdigit() else 0.0)
 
 
 @frozen

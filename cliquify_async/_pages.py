@@ -18,7 +18,7 @@ from yarl import URL
 from ._config import same_origin
 from ._endpoints import BY_KEY
 from ._log import get_logger
-from ._protocol import server_url
+from ._protocol import read_int, server_url
 from .errors import (
     ConfigurationError,
     PaginationError,
@@ -64,17 +64,9 @@ class PageInfo:
 
 
 def _int(value: Any) -> int | None:
-    """An integer from a number or numeric string (Laravel echoes per_page as a string);
-    None for anything else, and for a number outside 0..MAX_COUNT."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
-        if len(value.strip()) > len(str(MAX_COUNT)):
-            return None  # absurd, and perhaps beyond int()'s digit limit
-        value = int(value)
-    if isinstance(value, int) and 0 <= value <= MAX_COUNT:
-        return value
-    return None
+    """A count or page number (Laravel echoes per_page as a string); None for anything else,
+    and for a number outside 0..MAX_COUNT."""
+    return read_int(value, low=0, high=MAX_COUNT)
 
 
 def _pointer(holder: Mapping[str, Any], key: str, body: Any, url: str | None) -> str | None:

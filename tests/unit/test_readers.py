@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cliquify_async._readers import loads
+from cliquify_async._protocol import loads
 
 values = st.recursive(
     st.none()
