@@ -1,6 +1,6 @@
 """The doctor: where the SDK's assumptions about the API differ from a live server.
 
-Much of the API is undocumented (cliquify-api.md marks each assumption). With real
+Much of the API is undocumented (docs/contract.md marks each assumption). With real
 credentials, `diagnose()` spends a small, fixed number of requests (one or two for the token,
 one introspection, one page of one item per list endpoint) and reports what it saw next to
 what the SDK assumes. It never records a secret or a token.

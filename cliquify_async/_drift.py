@@ -12,7 +12,7 @@ from typing import Final
 
 from ._log import get_logger
 
-logger = get_logger("cliquify_async.drift")
+logger = get_logger("drift")
 
 MAX_WARNINGS: Final = 200
 """Distinct warnings given before the rest are dropped: a server that makes up a new field

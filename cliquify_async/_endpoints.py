@@ -1,6 +1,6 @@
 """The one table of API paths: the OAuth helpers and every list endpoint with its item model.
 
-Half of these paths are assumed (cliquify-api.md §3); correcting one is a one-line change here.
+Half of these paths are assumed (docs/contract.md §3); correcting one is a one-line change here.
 """
 
 from __future__ import annotations

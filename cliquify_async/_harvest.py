@@ -33,7 +33,7 @@ from ._sink_jsonl import JSONLinesSink
 from ._walk import walk
 from .errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
 
-logger = get_logger("cliquify_async")
+logger = get_logger("harvest")
 
 RESOURCES: Final[Mapping[str, Endpoint[Any]]] = BY_NAME
 """Harvestable resources by the name of their output file."""

@@ -34,7 +34,7 @@ from ._redact import redact
 from ._window import FixedWindow, Refusals
 from .errors import ConfigurationError
 
-logger = get_logger("cliquify_async.ratelimit")
+logger = get_logger("ratelimit")
 
 DEFAULT_MAX_WAIT: Final = 120.0
 """Seconds: the longest wait any header may impose (RetryPolicy.max_retry_after's default)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ._redact import redacted_start
 
+ROOT: Final = "cliquify_async"
 MAX_ARG_CHARS: Final = 500
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -63,9 +64,19 @@ class SafeArguments(logging.Filter):
 _FILTER: Final = SafeArguments()
 
 
-def get_logger(name: str) -> logging.Logger:
-    """The logger `name` (under `cliquify_async`), with the filter that makes it safe."""
-    logger = logging.getLogger(name)
+Concept = Literal[
+    "auth", "drift", "harvest", "pagination", "ratelimit", "redis", "retry", "transport"
+]
+"""The SDK's loggers, each `cliquify_async.<concept>`: `auth` (tokens and their stores),
+`drift` (fields the server adds, drops or retypes), `harvest` (items and files that fail),
+`pagination` (listings that end early or follow a moved link), `ratelimit` (what the gates
+learn or refuse, waits after a 429, local and Redis alike), `redis` (the shared budget's
+connection), `retry` (attempts made again), `transport` (each request at DEBUG, replays)."""
+
+
+def get_logger(concept: Concept) -> logging.Logger:
+    """The logger of `concept`, with the filter that makes its arguments safe."""
+    logger = logging.getLogger(f"{ROOT}.{concept}")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger

@@ -1,10 +1,11 @@
 """Pure pagination rules: recognise a list response's shape, find the next page's URL, and
 keep a listing within the bounds its server announced.
 
-The API does not document pagination (cliquify-api.md §4), so every shape a Laravel server
+The API does not document pagination (docs/contract.md §4), so every shape a Laravel server
 may answer with is recognised here by its keys, per response, with no configuration. Every
-number, link and cursor in a list response is untrusted input (design.md), so each is bounded
-here: see MAX_COUNT, REMEMBERED_IDS and DEFAULT_MAX_PAGES (links: `_protocol.server_url`).
+number, link and cursor in a list response is untrusted input (docs/reliability.md), so each
+is bounded here: see MAX_COUNT, REMEMBERED_IDS and DEFAULT_MAX_PAGES (links:
+`_protocol.server_url`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .errors import (
     UntrustedURLError,
 )
 
-logger = get_logger("cliquify_async")
+logger = get_logger("pagination")
 
 Shape = Literal["resource", "cursor_resource", "flat", "simple", "cursor", "data", "bare"]
 

@@ -32,7 +32,7 @@ from .errors import ConfigurationError, PaginationError, ValidationError
 
 T = TypeVar("T")
 
-logger = get_logger("cliquify_async")
+logger = get_logger("pagination")
 
 
 @frozen(kw_only=True)

@@ -43,7 +43,7 @@ _BY_STATUS: Final[Mapping[int, type[errors.APIStatusError]]] = {
     429: errors.RateLimitError,
 }
 
-# The documented bodies that name a more precise cause (cliquify-api.md §2 and §5).
+# The documented bodies that name a more precise cause (docs/contract.md §2 and §5).
 _BY_MESSAGE: Final[Mapping[tuple[int, str], type[errors.APIStatusError]]] = {
     (401, "client authentication failed. check client id/secret"): errors.InvalidClientError,
     (403, "token does not have the required scope"): errors.InsufficientScopeError,

@@ -11,7 +11,7 @@ from ._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, ServerLimits, check_m
 from ._log import get_logger
 from .errors import ConfigurationError
 
-logger = get_logger("cliquify_async")
+logger = get_logger("ratelimit")
 
 CATCH_UP = 0.5  # intervals a late timer is caught up on, so the pace keeps its average
 ROUNDING = 1e-9  # so `L * 60 / W` a minute is L a window despite float rounding

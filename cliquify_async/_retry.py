@@ -17,7 +17,7 @@ from ._protocol import RETRYABLE_STATUSES, retry_after_from
 P = ParamSpec("P")
 R = TypeVar("R")
 
-logger = get_logger("cliquify_async")
+logger = get_logger("retry")
 
 
 def is_retryable(exc: BaseException) -> bool:

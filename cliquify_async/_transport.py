@@ -43,7 +43,7 @@ from ._redact import Secrets, register, unregister
 from ._retry import RetryPolicy
 from .models import AccessToken
 
-logger = get_logger("cliquify_async")
+logger = get_logger("transport")
 
 P = ParamSpec("P")
 State = Literal["unopened", "open", "closed"]

@@ -1,7 +1,7 @@
 """What the client knows of one of the server's fixed rate-limit windows: pure accounting.
 
 Laravel's throttle counts requests per client IP in a fixed window that opens with the first
-request and closes `window` seconds later (cliquify-api.md §6). Pacing alone drifts against
+request and closes `window` seconds later (docs/contract.md §6). Pacing alone drifts against
 such a window; this model keeps each of our windows inside one of the server's. It opens a
 window with the first request sent after the last one closed, lets `limit` requests into it,
 and holds the next until the window has surely closed on the server too.
@@ -29,7 +29,7 @@ from attrs import define, field
 
 from ._log import get_logger
 
-logger = get_logger("cliquify_async.ratelimit")
+logger = get_logger("ratelimit")
 
 # How long after a window's first request we wait, beyond the window itself, before the next
 # window's first request: the opener reached the server some time after we sent it.

@@ -1,6 +1,6 @@
 """The typed records the API returns: frozen, keyword-only attrs classes.
 
-The field lists are assumed (cliquify-api.md §3), so every field but `id` is optional and
+The field lists are assumed (docs/contract.md §3), so every field but `id` is optional and
 any key the model does not name is kept in `extra` (left out of repr) instead of dropped.
 Timestamps are aware datetimes in UTC, whichever of the API's formats the server sent.
 """

@@ -24,7 +24,7 @@ request after a window closed opens one; at most `limit` go into it; the next wa
 it has surely closed on the server too). GCRA because it is one field of state and O(1) per
 permit, and with no burst it never puts more than `limit` requests in any window-long span;
 the window model because pacing alone drifts against Laravel's fixed windows
-(cliquify-api.md §6), which a sliding-window log or a bursting token bucket would cross. The
+(docs/contract.md §6), which a sliding-window log or a bursting token bucket would cross. The
 X-RateLimit-* headers of every response, from every process, refine the shared model: the
 limit is learned, the window realigned when a response says it opened the server's window,
 and counted as spent when the server's remaining budget is used up. A 429's Retry-After

@@ -12,7 +12,6 @@ from typing import Any, Self
 from redis.asyncio import Redis, RedisCluster
 
 from .._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, check_max_wait
-from .._limits import logger as limits_logger
 from .._log import get_logger
 from .._ratelimit import DEFAULT_WINDOW, window_budget
 from .._window import Refusals
@@ -21,7 +20,7 @@ from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
 from ._scripts import ACQUIRE, COOL_DOWN, OBSERVE
 
-logger = get_logger("cliquify_async.redis")
+logger = get_logger("ratelimit")
 
 US = 1_000_000
 STATE_TTL_MS = 86_400_000  # an idle budget's state is dropped after a day
@@ -202,7 +201,7 @@ class RedisRateGate:
         if int(news):
             # Once at INFO when the budget first learns its window; each tightening at DEBUG.
             level = logging.INFO if int(news) == 1 else logging.DEBUG
-            limits_logger.log(level, "server window learned: %s", self._in_force)
+            logger.log(level, "server window learned: %s", self._in_force)
         if int(refused):
             self._refusals.refuse_window(int(refused) / US, self.max_wait)
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis, RedisCluster
 from .._log import get_logger
 from ..errors import CliquifyError
 
-logger = get_logger("cliquify_async.redis")
+logger = get_logger("redis")
 
 OUTAGE_ERRORS: Final[tuple[type[BaseException], ...]] = (
     rx.ConnectionError,  # refused, reset, auth or loading (BusyLoadingError) on reconnect

@@ -24,7 +24,7 @@ from ._health import Down, RedisUnavailableError, shared_health
 from ._keys import BudgetKeys
 from ._scripts import DISCARD_STORED, EXTEND_LOCK, RELEASE_LOCK, SAVE_STORED
 
-logger = get_logger("cliquify_async.redis")
+logger = get_logger("auth")
 
 RedisClient = Redis | RedisCluster
 

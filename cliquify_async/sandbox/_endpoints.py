@@ -1,6 +1,6 @@
 """The /api endpoint table: what each list serves, the scope it needs, how its query narrows it.
 
-Everything here is assumed (cliquify-api.md section 3), so it lives in one table.
+Everything here is assumed (docs/contract.md §3), so it lives in one table.
 """
 
 from __future__ import annotations

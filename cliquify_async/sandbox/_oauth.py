@@ -1,4 +1,4 @@
-"""The token helpers under /oauth: access-token, introspect and revoke (cliquify-api.md section 2).
+"""The token helpers under /oauth: access-token, introspect and revoke (docs/contract.md §2).
 
 Documented behaviour: build the bodies and messages exactly as the contract lists them.
 """

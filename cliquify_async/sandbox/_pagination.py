@@ -1,4 +1,4 @@
-"""Render a list in one of the seven pagination shapes of cliquify-api.md section 4.
+"""Render a list in one of the seven pagination shapes of docs/contract.md §4.
 
 Pure functions that reproduce Laravel's paginators key for key, so a client's
 shape detection is tested against what the likely server really sends.
@@ -20,7 +20,7 @@ import attrs
 
 Item = dict[str, Any]
 Shape = Literal["resource", "flat", "simple", "cursor", "cursor_resource", "data", "bare"]
-"""The list response shapes of cliquify-api.md §4 the sandbox can answer with."""
+"""The list response shapes of docs/contract.md §4 the sandbox can answer with."""
 SHAPES: Final[tuple[Shape, ...]] = get_args(Shape)
 
 _ON_EACH_SIDE: Final = 3  # Laravel's default UrlWindow width

@@ -4,30 +4,31 @@ forged lines) and cut short (a 5 MB field name makes a short line), with secrets
 from __future__ import annotations
 
 import logging
+from typing import get_args
 
 import pytest
 from aiohttp import web
 
 from cliquify_async import _drift
-from cliquify_async._log import MAX_ARG_CHARS, SafeArguments
+from cliquify_async._log import MAX_ARG_CHARS, Concept, SafeArguments
 from tests.hostile.api import TOKEN, HostileAPI, hostile_client, lists_normally
 
 FORGED = "name\nWARNING cliquify_async: forged line\r\x1b[2J"
 HUGE = "f" * (5 * 2**20)
 
 
-def sdk_loggers() -> list[logging.Logger]:
-    """Every logger the package has made so far."""
+def sdk_loggers() -> dict[str, logging.Logger]:
+    """Every logger under `cliquify_async.` the package has made so far (not the sandbox's)."""
     import cliquify_async.cli
     import cliquify_async.redis  # noqa: F401 - their loggers are made at import
 
-    return [
-        logger
+    return {
+        name: logger
         for name, logger in logging.root.manager.loggerDict.items()
-        if name.startswith("cliquify_async")
+        if name.startswith("cliquify_async.")
         and not name.startswith("cliquify_async.sandbox")
         and isinstance(logger, logging.Logger)
-    ]
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -60,12 +61,10 @@ async def test_server_text_in_a_log_record_is_escaped_and_cut(
         await lists_normally(client)
 
 
-def test_every_logger_of_the_package_makes_its_arguments_safe() -> None:
+def test_every_logger_of_the_package_is_a_concept_and_makes_its_arguments_safe() -> None:
     loggers = sdk_loggers()
-    assert len(loggers) >= 3
-    unsafe = [
-        lg.name for lg in loggers if not any(isinstance(f, SafeArguments) for f in lg.filters)
-    ]
+    assert set(loggers) == {f"cliquify_async.{concept}" for concept in get_args(Concept)}
+    unsafe = [name for name, lg in loggers.items() if SafeArguments not in map(type, lg.filters)]
     assert unsafe == []
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of the one cattrs converter in cliquify_async._convert (cliquify-api.md §3)."""
+"""Unit tests of the one cattrs converter in cliquify_async._convert (docs/contract.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests of the pagination rules in cliquify_async._pages (cliquify-api.md §4)."""
+"""Unit tests of the pagination rules in cliquify_async._pages (docs/contract.md §4)."""
 
 from __future__ import annotations
 

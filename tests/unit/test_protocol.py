@@ -1,4 +1,4 @@
-"""Unit tests of the pure wire rules in cliquify_async._protocol (cliquify-api.md §2 and §5)."""
+"""Unit tests of the pure wire rules in cliquify_async._protocol (docs/contract.md §2 and §5)."""
 
 from __future__ import annotations
 
