@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from types import TracebackType
 from typing import Self
 
@@ -22,4 +23,21 @@ class AsyncClosing:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.aclose()
+
+
+class RenamedClose:
+    """Mixin for objects whose `close()` became `aclose()`: the old name still works, with a
+    DeprecationWarning, until the next minor release."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Deprecated: use `aclose()`."""
+        warnings.warn(
+            f"{type(self).__name__}.close() is deprecated; use aclose()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         await self.aclose()

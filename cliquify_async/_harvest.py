@@ -28,7 +28,7 @@ from ._log import get_logger
 from ._page_size import MAX
 from ._pagination import AsyncPaginator, Page
 from ._redact import scrub
-from ._sink import Checkpoint, HarvestSink, Rejected, make_folder
+from ._sink import Checkpoint, HarvestSink, Rejected, close_sink, make_folder
 from ._sink_jsonl import JSONLinesSink
 from ._walk import walk
 from .errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
@@ -269,7 +269,7 @@ class Harvester:
             # The first failure cancelled the rest; raise it as itself, not wrapped in a group.
             raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to its members
         finally:
-            await self._sink.close()
+            await close_sink(self._sink)
         return self.report
 
     async def _harvest(self) -> None:

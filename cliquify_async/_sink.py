@@ -12,6 +12,7 @@ import json
 import os
 import re
 import stat
+import warnings
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Protocol
@@ -80,8 +81,9 @@ class HarvestSink(Protocol):
         out and returned (position -> why), so the harvest reports it; the rest is stored."""
         ...
 
-    async def close(self) -> None:
-        """Release what `open` acquired."""
+    async def aclose(self) -> None:
+        """Release what `open` acquired. (A sink written for the old protocol, with `close()`
+        instead, still works, with a DeprecationWarning.)"""
         ...
 
 
@@ -95,6 +97,20 @@ def check_source(
             f"{where} holds a harvest of {found.get('base_url')} (client "
             f"{found.get('client_id')}); harvest {source['base_url']} into {instead}"
         )
+
+
+async def close_sink(sink: HarvestSink) -> None:
+    """`sink.aclose()`, or the `close()` of a sink written before the protocol named it
+    `aclose` (deprecated)."""
+    if hasattr(sink, "aclose"):
+        await sink.aclose()
+        return
+    warnings.warn(
+        f"{type(sink).__name__} has close() but no aclose(): HarvestSink.close is deprecated",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    await sink.close()  # type: ignore[attr-defined]
 
 
 ESCAPED: Final = "__cliquify_json__"

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import attrs
 from attrs import frozen
 
+from ._closing import RenamedClose
 from ._sink import (
     Checkpoint,
     OutputLock,
@@ -74,7 +75,7 @@ def _save_state(out: Path, name: str, state: ResumeState) -> None:
     replace_file(_state_path(out, name), json.dumps(attrs.asdict(state)).encode())
 
 
-class JSONLinesSink:
+class JSONLinesSink(RenamedClose):
     """Writes each resource to `<out>/<name>.jsonl`, one item per line exactly as sent.
 
     `Harvester(client, "export/")` uses this sink; pass `JSONLinesSink("export/")` to say so.
@@ -163,7 +164,7 @@ class JSONLinesSink:
         self._outputs[name] = (jsonl, state)
         return rejected
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every file `start` opened, and release the lock."""
         outputs, self._outputs = self._outputs, {}
         for jsonl, _ in outputs.values():

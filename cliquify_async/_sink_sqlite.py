@@ -25,6 +25,7 @@ from typing import Any, Final, TypeVar, TypeVarTuple
 import attrs
 from attrs import frozen
 
+from ._closing import RenamedClose
 from ._endpoints import BY_NAME
 from ._exact import union_members
 from ._sink import (
@@ -207,7 +208,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteSink:
+class SQLiteSink(RenamedClose):
     """Harvests into one SQLite database: a table per resource, upserted on every run.
 
     `Harvester(client, SQLiteSink("export.db"))`. Tables are named after the resources
@@ -255,7 +256,7 @@ class SQLiteSink:
         try:
             await self._call(self._open, base_url, client_id)
         except BaseException:
-            await self.close()
+            await self.aclose()
             raise
 
     async def start(self, name: str) -> Checkpoint:
@@ -275,7 +276,7 @@ class SQLiteSink:
         mark the rows this run did not see as deleted. Returns the items left out."""
         return await self._call(self._write, name, items, checkpoint)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the database (after any call still running) and the writer thread."""
         executor, self._executor = self._executor, None
         if executor is None:

@@ -54,7 +54,7 @@ _HAS_PYTEST_ASYNCIO: Final = importlib.util.find_spec("pytest_asyncio") is not N
 class _ThreadedSandbox(Sandbox):
     """A Sandbox whose server runs on another thread's loop; what a test calls is safe there.
 
-    Faults are locked (FaultPlan is); token changes and close() run on the server's loop. Stats
+    Faults are locked (FaultPlan is); token changes and aclose() run on the server's loop. Stats
     are appended by the server before it answers (or hangs up), so a finished request's record
     is always there; change `dataset` between requests, not while a response is being built.
     """
@@ -69,13 +69,13 @@ class _ThreadedSandbox(Sandbox):
     def expire_all_tokens(self) -> None:
         self._on_server(super().expire_all_tokens)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Stop serving (from any thread's loop); the thread itself stops when its `with` ends."""
         loop = self._loop
         if loop is None or loop is _running_loop():
-            await super().close()
+            await super().aclose()
             return
-        closing = super().close()
+        closing = super().aclose()
         try:
             done = asyncio.run_coroutine_threadsafe(closing, loop)
         except RuntimeError:  # that loop has ended: nothing is served any more
@@ -165,7 +165,7 @@ def _serve(
         try:
             await stop.wait()
         finally:
-            await Sandbox.close(sandbox)
+            await Sandbox.aclose(sandbox)
 
     try:
         asyncio.run(serve())

@@ -64,7 +64,7 @@ async def make_sandbox() -> AsyncIterator[SandboxFactory]:
 
     yield make
     for sandbox in started:
-        await sandbox.close()
+        await sandbox.aclose()
 
 
 @pytest.fixture

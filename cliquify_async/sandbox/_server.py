@@ -10,6 +10,7 @@ from typing import Any, Final, Self
 import attrs
 from aiohttp import web
 
+from .._closing import RenamedClose
 from ._app import create_app
 from ._config import SandboxConfig
 from ._dataset import generate
@@ -26,11 +27,11 @@ _HOST: Final = "127.0.0.1"
 _SHUTDOWN_TIMEOUT: Final = 1.0  # seconds in-flight requests get when the sandbox closes
 
 
-class Sandbox:
+class Sandbox(RenamedClose):
     """A real Cliquify-like HTTP server on 127.0.0.1 for tests, demos and benchmarks.
 
     ``Sandbox(**options)`` takes the keyword options of SandboxConfig (or a config plus
-    overrides). Use ``async with Sandbox() as sb:`` or ``await sb.start()`` / ``await sb.close()``.
+    overrides). Use ``async with Sandbox() as sb:`` or ``await sb.start()`` / ``await sb.aclose()``.
     """
 
     def __init__(self, config: SandboxConfig | None = None, /, **options: Any) -> None:
@@ -58,7 +59,7 @@ class Sandbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        await self.aclose()
 
     @property
     def url(self) -> str:
@@ -131,7 +132,7 @@ class Sandbox:
         self._runner, self._state = runner, state
         return self
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Stop serving and drop open connections; safe to call more than once."""
         self._closed = True
         if self._runner is not None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
-from cliquify_async import ClientClosedError, CliquifyClient, ConfigurationError
+from cliquify_async import (
+    ClientClosedError,
+    CliquifyClient,
+    ConfigurationError,
+    Harvester,
+    JSONLinesSink,
+    SQLiteSink,
+)
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory
 
@@ -133,3 +142,43 @@ async def test_a_callers_session_still_gets_the_clients_timeout(
         with pytest.raises(APITimeoutError):
             await client.folders.list().collect()
         await client.aclose()
+
+
+async def test_close_is_a_deprecated_name_of_aclose(tmp_path: Path) -> None:
+    sandbox = await Sandbox().start()
+    sinks: list[Any] = [JSONLinesSink(tmp_path / "jsonl"), SQLiteSink(tmp_path / "export.db")]
+    for sink in sinks:
+        await sink.open(base_url=sandbox.url, client_id=sandbox.client_id)
+
+    for thing in [sandbox, *sinks]:
+        with pytest.warns(DeprecationWarning, match=r"close\(\) is deprecated; use aclose\(\)"):
+            await thing.close()
+
+    assert repr(sandbox).startswith("<Sandbox closed")
+    with pytest.raises(RuntimeError, match="not open"):
+        await sinks[1].start("assets")
+
+
+async def test_a_sink_of_the_old_protocol_is_closed_by_its_close(
+    sandbox: Sandbox, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    class OldSink:
+        """A sink written when the protocol's last step was `close()`."""
+
+        def __init__(self) -> None:
+            self.inner = JSONLinesSink(tmp_path)
+            self.closed = False
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "aclose":
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+        async def close(self) -> None:
+            await self.inner.aclose()
+            self.closed = True
+
+    old = OldSink()
+    with pytest.warns(DeprecationWarning, match="HarvestSink.close is deprecated"):
+        await Harvester(make_client(sandbox), old, resources=["colors"]).run()  # type: ignore[arg-type]
+    assert old.closed

@@ -129,7 +129,7 @@ async def test_a_size_the_server_no_longer_takes_is_learned_again(
 ) -> None:
     first = await rejecting_server(make_sandbox, 500)
     await harvest_assets(make_client(first), tmp_path / "export.db")
-    await first.close()
+    await first.aclose()
     # The same account at the same address, its cap since lowered to 200.
     second = await rejecting_server(
         make_sandbox,

@@ -431,7 +431,7 @@ async def test_tokens_and_close_work_from_the_test_loop() -> None:
             await client.folders.list().collect()  # a 401, a new token, the request replayed
             assert sandbox.stats.token_requests == 2
 
-            await sandbox.close()
+            await sandbox.aclose()
             with pytest.raises(APIConnectionError):
                 await client.folders.list().collect()
 

@@ -33,8 +33,8 @@ async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     assert (await get(http, f"{sb.url}/api/tags"))[0] == 401
     with pytest.raises(RuntimeError, match="only once"):
         await sb.start()
-    await sb.close()
-    await sb.close()
+    await sb.aclose()
+    await sb.aclose()
     assert "closed" in repr(sb)
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(http, f"{sb.url}/api/tags")
@@ -53,7 +53,7 @@ async def test_close_ends_a_connection_however_far_it_got(turns: int) -> None:
         client.setblocking(False)
         for _ in range(turns):
             await asyncio.sleep(0)
-        await sb.close()
+        await sb.aclose()
         try:
             received = await asyncio.wait_for(loop.sock_recv(client, 1), timeout=2)
         except ConnectionResetError:
