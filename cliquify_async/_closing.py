@@ -26,12 +26,9 @@ class AsyncClosing:
         await self.aclose()
 
 
-class RenamedClose:
-    """Mixin for objects whose `close()` became `aclose()`: the old name still works, with a
-    DeprecationWarning, until the next minor release."""
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
+class RenamedClose(AsyncClosing):
+    """AsyncClosing for objects whose `close()` became `aclose()`: the old name still works,
+    with a DeprecationWarning, until the next minor release."""
 
     async def close(self) -> None:
         """Deprecated: use `aclose()`."""

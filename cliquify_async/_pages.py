@@ -87,7 +87,8 @@ def _pointer(holder: Mapping[str, Any], key: str, body: Any, url: str | None) ->
 
 
 def read_page(body: Any, *, url: str | None = None) -> PageInfo:
-    """Recognise any of the five documented list shapes, or raise ResponseDecodeError."""
+    """Recognise any list shape of docs/contract.md §4 (seven, with the two cursor forms and
+    the two unpaginated ones), or raise ResponseDecodeError."""
     if isinstance(body, list):
         return PageInfo(shape="bare", items=body)
     if not isinstance(body, Mapping):

@@ -34,9 +34,12 @@ RedisClient = Redis | RedisCluster
 class RedisRateGate:
     """A RateGate shared through Redis by every process configured with the same key.
 
-    Same semantics as LocalRateGate, across processes: a permit every `interval` seconds with
-    no burst, at most `limit` requests in a fixed window that the first request after the
-    last one closed opens, and a 429's Retry-After holding everyone back. Without
+    LocalRateGate's fixed-window model, across processes: a permit every `interval` seconds
+    with no burst, at most `limit` requests in a fixed window that the first request after
+    the last one closed opens, and a 429's Retry-After holding everyone back. Unlike
+    LocalRateGate it tracks only the limit every response reports: a limit seen only in its
+    own 429s (a proxy's) is not learned, though its Retry-After still holds the fleet, and a
+    timer that fired late is not caught up on. Without
     `rate_window` the window is learned from what the server shows (X-RateLimit-*,
     Retry-After), shared by the fleet through Redis, and the learned count and window replace
     the configured pace; with it, the window is believed and only the count is learned. Each

@@ -45,8 +45,8 @@ class Resource:
         return self._client._transport
 
     @property
-    def _retry(self) -> RetryPolicy | None:
-        """The per-call retry policy of `with_options`, or None for the client's own."""
+    def _retry(self) -> RetryPolicy:
+        """The retry policy of this view of the client (`with_options` may give it another)."""
         return self._client._retry
 
     def _list(
