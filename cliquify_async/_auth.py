@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
+from . import errors
+from ._config import ClientConfig
+from ._convert import structure
+from ._endpoints import TOKEN_PATH
+from ._log import get_logger
 from ._plugins import MemoryTokenStore, StoredToken, TokenStore
+from ._protocol import unwrap
 from ._redact import Secrets
 from ._tasks import background
 from .errors import ClientClosedError
 from .models import AccessToken
+
+logger = get_logger("auth")
 
 # Renew this long before expiry (capped at a tenth of the lifetime for short-lived tokens).
 DEFAULT_REFRESH_MARGIN = 60.0
@@ -119,3 +129,72 @@ class TokenManager:
             return False
         self._token, self._renew_at = stored.token, time.monotonic() + max(left, 0.0)
         return True
+
+
+# What a bearer token may hold: visible ASCII, no white space or control character (a CR or
+# LF would break the header, and aiohttp refuses to send it), and no more than a server reads
+# in one header line.
+_SENDABLE = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
+class ClientCredentials:
+    """The token request of OAuth client credentials (docs/contract.md §2): the documented
+    JSON body, or, once the endpoint has refused JSON, the older docs' form, kept to from then
+    on. `post(body, form)` sends it (the transport's, with its retries)."""
+
+    def __init__(
+        self, config: ClientConfig, *, post: Callable[[dict[str, Any], bool], Awaitable[Any]]
+    ) -> None:
+        self._config = config
+        self._post = post
+        self.form_encoded = False
+        """True once the token endpoint refused JSON and took the older docs' form instead."""
+
+    async def fetch(self) -> AccessToken:
+        """A new access token from the token endpoint; ResponseDecodeError (keeping none of the
+        answer) for one that is not the documented shape or cannot be sent in a header."""
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self._config.client_id,
+            "client_secret": self._config.client_secret.reveal(),
+        }
+        try:
+            data = await self._post(body, self.form_encoded)
+        except errors.ResponseDecodeError as exc:
+            raise _token_shape_error(self._config, exc) from None
+        except errors.APIStatusError as exc:
+            if self.form_encoded or not _refuses_json(exc, body):
+                raise
+            logger.warning(
+                "the token endpoint refused the documented JSON body (%d); retrying it "
+                "form-encoded, as the older docs describe, and keeping to that",
+                exc.status,
+            )
+            self.form_encoded = True
+            data = await self._post(body, True)
+        try:
+            token = structure(unwrap(data, "token"), AccessToken)
+            if not _SENDABLE.fullmatch(token.access_token):
+                raise errors.ResponseDecodeError("its access_token cannot be sent in a header")
+        except errors.ResponseDecodeError as exc:
+            raise _token_shape_error(self._config, exc) from None
+        logger.info("obtained an access token (expires in %s s)", token.expires_in)
+        return token
+
+
+def _token_shape_error(config: ClientConfig, exc: errors.ResponseDecodeError) -> Exception:
+    """The token endpoint's answer was not the documented JSON: an error that keeps none of
+    it, since it may hold a token not yet known to be one (a form-encoded answer, say)."""
+    return errors.ResponseDecodeError(
+        f"the token response is not the documented shape ({exc.reason})",
+        status=exc.status,
+        url=str(config.url(TOKEN_PATH)),
+    )
+
+
+def _refuses_json(exc: errors.APIStatusError, body: Mapping[str, Any]) -> bool:
+    """True when the token endpoint did not read a JSON body: 415, or a 422 that says a field
+    we did send is missing."""
+    if exc.status == 415:
+        return True
+    return isinstance(exc, errors.ValidationError) and bool(set(exc.errors) & set(body))

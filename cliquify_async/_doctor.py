@@ -62,7 +62,7 @@ async def diagnose(client: CliquifyClient) -> dict[str, Any]:
         report["token"] = {"ok": False, "error": _error(exc)}
         differences.append(f"token request failed: {_error(exc)}")
         return _finish(report, client, requests_before, introspections=0)
-    encoding = "form" if transport.form_encoded_token_request else "json"
+    encoding = "form" if transport.credentials.form_encoded else "json"
     report["token"] = {
         "ok": True,
         "encoding": encoding,

@@ -8,7 +8,6 @@ out of the timeout and counts the replay against the budget.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -22,14 +21,13 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
-from ._auth import TokenManager
+from ._auth import ClientCredentials, TokenManager
 from ._config import ClientConfig, same_origin
-from ._convert import structure
 from ._endpoints import TOKEN_PATH
 from ._log import get_logger
 from ._page_size import PageSizes
 from ._plugins import RateGate, TokenStore
-from ._protocol import DEFAULT_HEADERS, error_for_response, server_url, unwrap
+from ._protocol import DEFAULT_HEADERS, error_for_response, server_url
 from ._readers import (
     DEFAULT_READ_LIMITS,
     R,
@@ -50,10 +48,6 @@ State = Literal["unopened", "open", "closed"]
 
 # A file is saved as it was sent: never inflated into something larger than its transfer.
 _FILE_HEADERS = {**DEFAULT_HEADERS, "Accept": "*/*", "Accept-Encoding": "identity"}
-# What a bearer token may hold: visible ASCII, no white space or control character (a CR or
-# LF would break the header, and aiohttp refuses to send it), and no more than a server reads
-# in one header line.
-_SENDABLE = re.compile(r"[\x21-\x7e]{1,4096}")
 DEFAULT_READ_TIMEOUT = 30.0
 """Seconds of silence after which a read gives up, where the timeout sets no bound of its own."""
 
@@ -92,24 +86,6 @@ class _Redirect(Exception):
     def __init__(self, location: str) -> None:
         super().__init__(location)
         self.location = location
-
-
-def _token_shape_error(config: ClientConfig, exc: errors.ResponseDecodeError) -> Exception:
-    """The token endpoint's answer was not the documented JSON: an error that keeps none of
-    it, since it may hold a token not yet known to be one (a form-encoded answer, say)."""
-    return errors.ResponseDecodeError(
-        f"the token response is not the documented shape ({exc.reason})",
-        status=exc.status,
-        url=str(config.url(TOKEN_PATH)),
-    )
-
-
-def _refuses_json(exc: errors.APIStatusError, body: Mapping[str, Any]) -> bool:
-    """True when the token endpoint did not read a JSON body: 415, or a 422 that says a field
-    we did send is missing."""
-    if exc.status == 415:
-        return True
-    return isinstance(exc, errors.ValidationError) and bool(set(exc.errors) & set(body))
 
 
 def api_timeout(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
@@ -158,7 +134,10 @@ class Transport:
         self.read_limits = read_limits
         self._read_json: Reader[Any] = partial(read_json, limits=read_limits)
         self.gate = gate
-        self.tokens = TokenManager(self._fetch_token, store=token_store, secrets=self.secrets)
+        self.credentials = ClientCredentials(
+            config, post=lambda body, form: self.post_oauth(TOKEN_PATH, body, form=form)
+        )
+        self.tokens = TokenManager(self.credentials.fetch, store=token_store, secrets=self.secrets)
         self.stats = ClientStats()
         self.page_sizes = PageSizes()
         self._retried: dict[tuple[RetryPolicy, object], Callable[..., Awaitable[Any]]] = {}
@@ -166,8 +145,6 @@ class Transport:
         self._owns_session = session is None
         self._trace_configs = trace_configs
         self.state: State = "unopened"
-        self.form_encoded_token_request = False
-        """True once the token endpoint refused JSON and took the older docs' form instead."""
 
     def check_open(self) -> None:
         """Raise ClientClosedError once the client (or a session given to it) is closed."""
@@ -268,35 +245,6 @@ class Transport:
             self.stats.auth_replays += 1
             logger.info("401 from %s: replaying once with a new token", url.path)
             return await send(url, await self.tokens.get(), read, policy.max_retry_after, file)
-
-    async def _fetch_token(self) -> AccessToken:
-        body = {
-            "grant_type": "client_credentials",
-            "client_id": self.config.client_id,
-            "client_secret": self.config.client_secret.reveal(),
-        }
-        try:
-            data = await self.post_oauth(TOKEN_PATH, body, form=self.form_encoded_token_request)
-        except errors.ResponseDecodeError as exc:
-            raise _token_shape_error(self.config, exc) from None
-        except errors.APIStatusError as exc:
-            if self.form_encoded_token_request or not _refuses_json(exc, body):
-                raise
-            logger.warning(
-                "the token endpoint refused the documented JSON body (%d); retrying it "
-                "form-encoded, as the older docs describe, and keeping to that",
-                exc.status,
-            )
-            self.form_encoded_token_request = True
-            data = await self.post_oauth(TOKEN_PATH, body, form=True)
-        try:
-            token = structure(unwrap(data, "token"), AccessToken)
-            if not _SENDABLE.fullmatch(token.access_token):
-                raise errors.ResponseDecodeError("its access_token cannot be sent in a header")
-        except errors.ResponseDecodeError as exc:
-            raise _token_shape_error(self.config, exc) from None
-        logger.info("obtained an access token (expires in %s s)", token.expires_in)
-        return token
 
     async def _send_api(
         self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float, file: bool
