@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +242,22 @@ async def test_max_retry_after_is_the_gates_max_wait(server: tuple[Server, str])
         gate = client._transport.gate
         assert isinstance(gate, LocalRateGate)
         assert gate.max_wait == 600.0
+
+
+async def test_the_harvest_cli_is_not_held_by_a_hostile_reset(
+    server: tuple[Server, str], tmp_path: Path
+) -> None:
+    served, url = server
+    far = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": FAR}
+    served.planned += [(200, far)] * 3
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIQUIFY_")}
+    env |= {"CLIQUIFY_BASE_URL": url, "CLIQUIFY_CLIENT_ID": "id", "CLIQUIFY_CLIENT_SECRET": "s"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cliquify_async", "harvest", "--out", str(tmp_path / "out"),
+        "--resources", "folders", "--requests-per-minute", "600",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)  # a hang guard only
+
+    assert process.returncode == 0, err.decode()
+    assert (tmp_path / "out" / "folders.jsonl").read_text().count("\n") == 1
