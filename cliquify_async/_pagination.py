@@ -257,6 +257,12 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             task.cancel()
         await asyncio.gather(*pending.values(), return_exceptions=True)
 
+    async def next_page(self) -> Page[T] | None:
+        """The next page, or None at the end: the rest of one that item iteration had
+        started, else the next from the server (what `pages()` yields, one at a time)."""
+        async with self._lock:
+            return self._take_buffered() or await self._fetch_next()
+
     async def _fetch_next(self) -> Page[T] | None:
         """Deliver the page at the current position and advance; state moves only on success.
 
@@ -391,9 +397,7 @@ class PageIterator(Generic[T]):
         return self
 
     async def __anext__(self) -> Page[T]:
-        paginator = self._paginator
-        async with paginator._lock:
-            page = paginator._take_buffered() or await paginator._fetch_next()
+        page = await self._paginator.next_page()
         if page is None:
             raise StopAsyncIteration
         return page
