@@ -27,6 +27,7 @@ from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
 from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
+from .resources._base import Calls
 
 T = TypeVar("T")
 
@@ -127,11 +128,12 @@ class CliquifyClient(AsyncClosing):
         self._bind_resources()
 
     def _bind_resources(self) -> None:
-        self.templates = Templates(self)
-        self.folders = Folders(self)
-        self.assets = Assets(self)
-        self.brand_kit = BrandKits(self)
-        self.auth = Auth(self)
+        calls = Calls(transport=self._transport, retry=self._retry, paginate=self.paginate)
+        self.templates = Templates(calls)
+        self.folders = Folders(calls)
+        self.assets = Assets(calls)
+        self.brand_kit = BrandKits(calls)
+        self.auth = Auth(calls)
 
     def __repr__(self) -> str:
         config = self._transport.config
@@ -260,3 +262,9 @@ class CliquifyClient(AsyncClosing):
     async def aclose(self) -> None:
         """Close the client and the session it made; safe to call more than once."""
         await self._transport.aclose()
+
+
+def pipeline(client: CliquifyClient) -> Transport:
+    """The request pipeline behind `client`, for the SDK's own tools (the doctor probes
+    through it and reads its counters); not public API."""
+    return client._transport

@@ -15,7 +15,7 @@ from typing import Any, Final
 import attrs
 from multidict import CIMultiDict
 
-from ._client import CliquifyClient
+from ._client import CliquifyClient, pipeline
 from ._endpoints import BY_KEY
 from ._exact import named_fields
 from ._limits import RateLimit
@@ -47,7 +47,7 @@ def datetime_format(value: Any) -> str:
 
 async def diagnose(client: CliquifyClient) -> dict[str, Any]:
     """Probe the server behind `client` and report every difference from the SDK's contract."""
-    transport = client._transport
+    transport = pipeline(client)
     report: dict[str, Any] = {
         "base_url": str(client.base_url),
         "client_id": client.client_id,
@@ -109,7 +109,7 @@ def _finish(
 ) -> dict[str, Any]:
     """Count the requests spent: token and /api attempts from the client, plus introspection;
     what the server sent is in the report, so its secrets are masked (echoed or not)."""
-    stats = client._transport.stats
+    stats = pipeline(client).stats
     report["requests"] = stats.requests + stats.token_requests - before + introspections
     scrubbed: dict[str, Any] = scrub(report)
     return scrubbed
@@ -142,9 +142,10 @@ async def _endpoint(
     client: CliquifyClient, key: str, rate: dict[str, Any], differences: list[str]
 ) -> dict[str, Any]:
     """One page of one item: status, shape, fields against the model, timestamp formats."""
-    config = client._transport.config
+    transport = pipeline(client)
+    config = transport.config
     endpoint = config.endpoint(BY_KEY[key])
-    probe = await client._transport.probe(config.url(endpoint.path).with_query(per_page=1))
+    probe = await transport.probe(config.url(endpoint.path).with_query(per_page=1))
     _note_rate_headers(probe.headers, probe.status, rate)
     result: dict[str, Any] = {"path": endpoint.path, "status": probe.status}
     if not 200 <= probe.status < 300:

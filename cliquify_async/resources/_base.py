@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
+from attrs import frozen
+
 from .._endpoints import Endpoint
 from .._pagination import AsyncPaginator
 from .._protocol import QueryValue
@@ -13,19 +15,23 @@ from .._transport import Transport
 T = TypeVar("T")
 
 
-class Client(Protocol):
-    """What a namespace needs of its client: the pipeline, the retry policy, listings. A
-    protocol, so the resources need not import the client that builds them."""
+class Paginate(Protocol):
+    """`CliquifyClient.paginate`, as the namespaces call it."""
 
-    @property
-    def _transport(self) -> Transport: ...
-
-    @property
-    def _retry(self) -> RetryPolicy: ...
-
-    def paginate(
+    def __call__(
         self, endpoint: Endpoint[T], *, max_pages: int | None = ..., **filters: QueryValue
     ) -> AsyncPaginator[T]: ...
+
+
+@frozen
+class Calls:
+    """What a namespace is given by its client (or a `with_options` view of it): the
+    pipeline, the retry policy of its calls, and the client's way to list. The client builds
+    it; the namespaces need not import the client, nor reach into it."""
+
+    transport: Transport
+    retry: RetryPolicy
+    paginate: Paginate
 
 
 class Resource:
@@ -34,23 +40,23 @@ class Resource:
     Each list call takes `max_pages` beside its filters (see `CliquifyClient.paginate`).
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, calls: Calls) -> None:
+        self._calls = calls
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     @property
     def _transport(self) -> Transport:
-        return self._client._transport
+        return self._calls.transport
 
     @property
     def _retry(self) -> RetryPolicy:
         """The retry policy of this view of the client (`with_options` may give it another)."""
-        return self._client._retry
+        return self._calls.retry
 
     def _list(
         self, endpoint: Endpoint[T], filters: dict[str, QueryValue], max_pages: int | None
     ) -> AsyncPaginator[T]:
         """A listing of `endpoint` with `filters` as its query and at most `max_pages` pages."""
-        return self._client.paginate(endpoint, max_pages=max_pages, **filters)
+        return self._calls.paginate(endpoint, max_pages=max_pages, **filters)
