@@ -408,7 +408,7 @@ class MemorySink:
         self.items[name].extend(items)
         self.checkpoints[name] = checkpoint
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.closed = True
 
 
