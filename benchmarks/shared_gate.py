@@ -26,6 +26,7 @@ import attrs
 from cliquify_async import CliquifyClient, RetryPolicy
 from cliquify_async.sandbox import Sandbox
 from tests.redis_server import redis_url
+from tests.shared_budget.worker import list_three
 
 from ._windows import server_windows
 
@@ -70,16 +71,7 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
             rate_window=WINDOW,
         )
     async with client:
-        assets, templates, folders = await asyncio.gather(
-            client.assets.list(per_page=PER_PAGE).collect(),
-            client.templates.list(per_page=PER_PAGE).collect(),
-            client.folders.list(per_page=PER_PAGE).collect(),
-        )
-    return {
-        "assets": [item.id for item in assets],
-        "templates": [item.id for item in templates],
-        "folders": [item.id for item in folders],
-    }
+        return await list_three(client, PER_PAGE)
 
 
 # --- the parent: redis-server, sandbox, workers, report --------------------------------------

@@ -9,8 +9,23 @@ import sys
 import time
 from typing import Any
 
-from cliquify_async import RetryPolicy
+from cliquify_async import CliquifyClient, RetryPolicy
 from cliquify_async.redis import client_from_redis_url
+
+
+async def list_three(client: CliquifyClient, per_page: int) -> dict[str, list[Any]]:
+    """The ids of every asset, template and folder, the three listings run at once (what
+    each process of a fleet does here and in benchmarks/shared_gate.py)."""
+    assets, templates, folders = await asyncio.gather(
+        client.assets.list(per_page=per_page).collect(),
+        client.templates.list(per_page=per_page).collect(),
+        client.folders.list(per_page=per_page).collect(),
+    )
+    return {
+        "assets": [item.id for item in assets],
+        "templates": [item.id for item in templates],
+        "folders": [item.id for item in folders],
+    }
 
 
 async def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -26,16 +41,9 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         max_retries=RetryPolicy(max_retries=job.get("max_retries", 3), backoff_cap=0.5),
     )
     async with client:
-        per_page = job["per_page"]
-        assets, templates, folders = await asyncio.gather(
-            client.assets.list(per_page=per_page).collect(),
-            client.templates.list(per_page=per_page).collect(),
-            client.folders.list(per_page=per_page).collect(),
-        )
+        listed = await list_three(client, job["per_page"])
     return {
-        "assets": [item.id for item in assets],
-        "templates": [item.id for item in templates],
-        "folders": [item.id for item in folders],
+        **listed,
         "requests": client.stats.requests,
         "token_requests": client.stats.token_requests,
         "rate_limited": client.stats.rate_limited,
