@@ -4,7 +4,8 @@ no more than the client's bounds allow (`ReadLimits`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -49,7 +50,7 @@ DEFAULT_READ_LIMITS: Final = ReadLimits()
 
 async def stream(
     response: aiohttp.ClientResponse, limits: ReadLimits, *, max_bytes: int | None = None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The body's chunks as they arrive (decompressed, if the session decompresses), with
     ResponseTooLargeError once they pass `max_bytes` and APITimeoutError for a trickle."""
     if max_bytes is not None and (response.content_length or 0) > max_bytes:
@@ -86,10 +87,11 @@ def _too_large(response: aiohttp.ClientResponse, max_bytes: int, seen: str) -> E
 async def read_error_text(response: aiohttp.ClientResponse, limits: ReadLimits) -> str:
     """The start of an error body as text, at most `max_error_bytes` of it."""
     kept = bytearray()
-    async for chunk in stream(response, limits):
-        kept += chunk[: limits.max_error_bytes - len(kept)]
-        if len(kept) >= limits.max_error_bytes:
-            break
+    async with contextlib.aclosing(stream(response, limits)) as chunks:  # closed, if left early
+        async for chunk in chunks:
+            kept += chunk[: limits.max_error_bytes - len(kept)]
+            if len(kept) >= limits.max_error_bytes:
+                break
     return kept.decode("utf-8", "replace")
 
 
