@@ -23,12 +23,13 @@ import attrs
 from attrs import define
 
 from ._client import CliquifyClient
+from ._disk import make_folder
 from ._endpoints import BY_NAME, Endpoint
-from ._log import get_logger
+from ._log import get_logger, one_line
 from ._page_size import MAX
 from ._pagination import AsyncPaginator, Page
 from ._redact import scrub
-from ._sink import Checkpoint, HarvestSink, Rejected, close_sink, make_folder
+from ._sink import Checkpoint, HarvestSink, Rejected, close_sink
 from ._sink_jsonl import JSONLinesSink
 from ._walk import walk
 from .errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
@@ -158,15 +159,6 @@ def item_label(item: object, position: int | None = None) -> str:
     key = repr_bounded(item.get("id")) if isinstance(item, Mapping) and "id" in item else None
     parts = [f"item {position}" if position is not None else "item", f"(id {key})" if key else ""]
     return " ".join(part for part in parts if part)
-
-
-def one_line(text: str, limit: int = 500) -> str:
-    """`text` fit for one terminal line: whitespace runs as one space, anything unprintable
-    (control characters, terminal escapes, lone surrogates) as its Python escape, and cut at
-    `limit` characters. How a message that may hold what a server sent is shown."""
-    text = " ".join(text[: limit * 2].split())
-    text = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def repr_bounded(value: object, limit: int = 60) -> str:

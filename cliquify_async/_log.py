@@ -1,36 +1,38 @@
 """The SDK's loggers: each record's arguments are made safe before any handler sees them.
 
 Log arguments often come from the server (a path, a message, a field name). Each is
-redacted of secrets, has its control characters escaped (so a newline cannot forge a second
-log line) and is cut to `MAX_ARG_CHARS`, so a 5 MB field name makes a short line.
+redacted of secrets, has its unprintable characters escaped (so a newline cannot forge a
+second log line) and is cut to `MAX_ARG_CHARS`, so a 5 MB field name makes a short line.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Final, Literal
 
 from ._redact import redacted_start
 
 ROOT: Final = "cliquify_async"
 MAX_ARG_CHARS: Final = 500
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str, limit: int = MAX_ARG_CHARS) -> str:
-    """`text` redacted, with control characters escaped, cut to `limit` characters."""
+    """`text` redacted, with unprintable characters escaped, cut to `limit` characters."""
     shown = escaped(redacted_start(text, limit + 1))
     return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} chars)"
 
 
 def escaped(text: str) -> str:
-    """`text` with its control characters written as escapes (`\\n`, `\\x1b`)."""
-    return _CONTROL.sub(_escape, text)
+    """`text` with every character a terminal could act on or hide written as its escape
+    (`\\n`, `\\x1b`, `\\u202e`, a lone `\\ud800`)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
-def _escape(match: re.Match[str]) -> str:
-    return match.group().encode("unicode_escape").decode()
+def one_line(text: str, limit: int = MAX_ARG_CHARS) -> str:
+    """`text` as one line of a terminal: white space runs as one space, then `printable`."""
+    return printable(" ".join(text.split()), limit)
 
 
 class _Shown(str):

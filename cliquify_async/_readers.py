@@ -12,9 +12,9 @@ from typing import Any, Final, TypeVar
 import aiohttp
 from attrs import field, frozen, validators
 
+from ._disk import create_exclusive
 from ._protocol import loads
 from ._redact import redact
-from ._sink import create_exclusive
 from .errors import APITimeoutError, ResponseDecodeError, ResponseTooLargeError
 
 R = TypeVar("R")

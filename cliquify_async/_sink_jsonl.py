@@ -21,19 +21,8 @@ import attrs
 from attrs import frozen
 
 from ._closing import RenamedClose
-from ._sink import (
-    Checkpoint,
-    OutputLock,
-    Rejected,
-    check_source,
-    dump_item,
-    load_item,
-    make_folder,
-    open_fd,
-    read_own,
-    refuse_link,
-    replace_file,
-)
+from ._disk import OutputLock, make_folder, open_fd, read_own, refuse_link, replace_file
+from ._sink import Checkpoint, Rejected, check_source, dump_item, load_item
 from .errors import ConfigurationError
 
 STATE_DIR = ".harvest"

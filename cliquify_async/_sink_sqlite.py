@@ -26,18 +26,10 @@ import attrs
 from attrs import frozen
 
 from ._closing import RenamedClose
+from ._disk import OutputLock, refuse_link
 from ._endpoints import BY_NAME
 from ._exact import union_members
-from ._sink import (
-    Checkpoint,
-    OutputLock,
-    Rejected,
-    check_source,
-    dump_item,
-    has_surrogate,
-    load_item,
-    refuse_link,
-)
+from ._sink import Checkpoint, Rejected, check_source, dump_item, has_surrogate, load_item
 from ._timestamps import parse_datetime
 from .errors import ConfigurationError, ResponseDecodeError
 

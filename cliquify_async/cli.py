@@ -20,13 +20,8 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
-from ._harvest import (
-    DEFAULT_DOWNLOAD_CONCURRENCY,
-    RESOURCES,
-    Harvester,
-    check_resources,
-    one_line,
-)
+from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._log import one_line
 from ._sink import HarvestSink
 from ._sink_jsonl import JSONLinesSink
 from ._sink_sqlite import SQLiteSink

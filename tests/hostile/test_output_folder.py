@@ -167,7 +167,7 @@ async def test_two_harvests_at_once_into_one_output_run_one(
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from cliquify_async._sink import OutputLock
+from cliquify_async._disk import OutputLock
 OutputLock(Path(sys.argv[1]), "test").acquire()
 print("held", flush=True)
 time.sleep(600)
