@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,9 @@ pytest.importorskip("redis.asyncio", reason="redis-py is not installed (the [tes
 
 from redis.asyncio import Redis
 
+from cliquify_async import CliquifyClient
+from cliquify_async.redis import client_from_redis_url
+from cliquify_async.sandbox import Sandbox
 from tests import redis_server
 from tests.conftest import need_redis_server
 
@@ -49,3 +53,16 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+def shared_client(sandbox: Sandbox, redis_url: str, key: str, **options: Any) -> CliquifyClient:
+    """A client of `sandbox` sharing its budget (and token) under `key` of the Redis at
+    `redis_url`; `options` are client_from_redis_url's."""
+    return client_from_redis_url(
+        redis_url,
+        sandbox.client_id,
+        sandbox.client_secret,
+        base_url=sandbox.url,
+        key=key,
+        **options,
+    )

@@ -11,6 +11,7 @@ import cliquify_async.redis
 from cliquify_async import ConfigurationError, LocalRateGate, RateGate, TokenStore
 from cliquify_async.redis import RedisRateGate, RedisTokenStore, client_from_redis_url
 from tests.conftest import SandboxFactory
+from tests.shared_budget.conftest import shared_client
 
 
 def test_all_is_sorted_and_documented() -> None:
@@ -29,12 +30,10 @@ async def test_the_one_line_client_shares_and_closes_its_redis(
 ) -> None:
     sandbox = await make_sandbox(rate_limit=None)
     before = len(await redis.client_list())
-    async with client_from_redis_url(
+    async with shared_client(
+        sandbox,
         redis_url,
-        sandbox.client_id,
-        sandbox.client_secret,
-        base_url=sandbox.url,
-        key=key,
+        key,
         requests_per_minute=6000,
     ) as client:
         folders = await client.with_options(max_retries=0).folders.list(per_page=2).collect()
@@ -55,12 +54,10 @@ async def test_without_a_rate_the_gate_is_off_and_only_the_token_is_shared(
 ) -> None:
     sandbox = await make_sandbox(rate_limit=None)
     clients = [
-        client_from_redis_url(
+        shared_client(
+            sandbox,
             redis_url,
-            sandbox.client_id,
-            sandbox.client_secret,
-            base_url=sandbox.url,
-            key=key,
+            key,
             requests_per_minute=None,
         )
         for _ in range(2)

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from cliquify_async import RetryPolicy
-from cliquify_async.redis import client_from_redis_url
 from tests.conftest import SandboxFactory
 from tests.redis_server import RedisServer
+from tests.shared_budget.conftest import shared_client
 
 LIMIT, WINDOW = 20, 0.5
 
@@ -27,12 +27,10 @@ async def test_a_redis_restart_mid_harvest_loses_nothing_and_exceeds_nothing(
         assets=200,
         latency=0.03,
     )
-    client = client_from_redis_url(
+    client = shared_client(
+        sandbox,
         own_redis.url,
-        sandbox.client_id,
-        sandbox.client_secret,
-        base_url=sandbox.url,
-        key="restart",
+        "restart",
         requests_per_minute=LIMIT * 60 / WINDOW,
         rate_window=WINDOW,
         max_retries=RetryPolicy(max_retries=3, backoff_cap=0.2),

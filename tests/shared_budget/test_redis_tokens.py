@@ -10,10 +10,11 @@ import pytest
 from redis.asyncio import Redis
 
 from cliquify_async import AccessToken, CliquifyClient, StoredToken
-from cliquify_async.redis import RedisTokenStore, RedisUnavailableError, client_from_redis_url
+from cliquify_async.redis import RedisTokenStore, RedisUnavailableError
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 from tests.redis_server import free_port
+from tests.shared_budget.conftest import shared_client
 
 
 def stored(value: str, lifetime: float | None = 3600) -> StoredToken:
@@ -110,12 +111,10 @@ async def test_the_secret_token_is_never_logged_or_shown(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sandbox = await make_sandbox(rate_limit=None)
-    async with client_from_redis_url(
+    async with shared_client(
+        sandbox,
         redis_url,
-        sandbox.client_id,
-        sandbox.client_secret,
-        base_url=sandbox.url,
-        key=key,
+        key,
         requests_per_minute=6000,
     ) as client:
         await client.folders.list().collect()
