@@ -148,8 +148,8 @@ def failure_lines(report: HarvestReport) -> list[str]:
     """One line per failed item (the first FAILURES_SHOWN, then a count), each saying which
     and why, and that a rerun tries them again."""
     lines = [f"failed: {failure}" for failure in report.failures[:FAILURES_SHOWN]]
-    if len(report.failures) > FAILURES_SHOWN:
-        lines.append(f"... and {len(report.failures) - FAILURES_SHOWN} more failed items")
+    if report.failed > len(lines):
+        lines.append(f"... and {report.failed - len(lines)} more failed items")
     if lines:
         lines.append("Run the same command again to retry the failed items.")
     return lines

@@ -83,14 +83,24 @@ class ItemFailure:
 
 @define(kw_only=True)
 class HarvestReport:
-    """What a harvest did: per-resource figures, the downloads, and every item that failed."""
+    """What a harvest did: per-resource figures, the downloads, and the items that failed
+    (`failures` names the first MAX_FAILURES_NAMED; `failed` counts them all)."""
 
     resources: dict[str, ResourceProgress] = attrs.field(factory=dict)
     downloads: DownloadProgress = attrs.field(factory=DownloadProgress)
     failures: list[ItemFailure] = attrs.field(factory=list)
 
+    @property
+    def failed(self) -> int:
+        """Items not stored and files not downloaded, all of them."""
+        return sum(p.failed for p in self.resources.values()) + self.downloads.failed
+
 
 ProgressCallback = Callable[[HarvestReport], None]
+
+MAX_FAILURES_NAMED: Final = 1000
+"""Failed items the report and the log name one by one; past that they are only counted, so
+a server whose every item fails cannot fill memory or the log."""
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -316,13 +326,19 @@ class Harvester:
         """Count and name the items of a page the sink left out (`offset` items came before)."""
         for position, why in sorted(rejected.items()):
             label = item_label(items[position], offset + position + 1)
-            logger.warning("%s: an item %s is left out: %s", name, why, label)
-            self.report.failures.append(
-                ItemFailure(
-                    resource=name, item=label, reason=one_line(f"not stored: an item {why}")
-                )
-            )
-        self.report.resources[name].failed += len(rejected)
+            self.report.resources[name].failed += 1
+            failure = ItemFailure(resource=name, item=label, reason=f"not stored: an item {why}")
+            self._fail(failure, "%s: an item %s is left out: %s", name, why, label)
+
+    def _fail(self, failure: ItemFailure, message: str, *args: object) -> None:
+        """Name a failed item in the report and log `message` (counting it is the caller's),
+        for the first MAX_FAILURES_NAMED of them; say once that the rest go unnamed."""
+        named = self.report.failures
+        if len(named) < MAX_FAILURES_NAMED:
+            named.append(attrs.evolve(failure, reason=one_line(failure.reason)))
+            logger.warning(message, *args)
+        elif self.report.failed == MAX_FAILURES_NAMED + 1:
+            logger.warning("more than %d items failed; the rest are counted, not named", len(named))
 
     def _downloads(self, name: str) -> bool:
         """Whether the files of `name`'s items are downloaded (assets, when asked)."""
@@ -351,10 +367,12 @@ class Harvester:
             except CliquifyError as exc:
                 downloads.failed += 1
                 label = item_label(asset)
-                logger.warning("assets: the file of %s is not downloaded: %s", label, exc)
-                reason = one_line(f"file not downloaded: {type(exc).__name__}: {exc}")
-                self.report.failures.append(
-                    ItemFailure(resource="assets", item=label, reason=reason)
+                reason = f"file not downloaded: {type(exc).__name__}: {exc}"
+                self._fail(
+                    ItemFailure(resource="assets", item=label, reason=reason),
+                    "assets: the file of %s is not downloaded: %s",
+                    label,
+                    exc,
                 )
             self._notify()
 

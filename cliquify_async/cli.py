@@ -133,7 +133,7 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
     for line in failure_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(f"Output: {out}", markup=False, highlight=False)
-    return 1 if report.failures else 0
+    return 1 if report.failed else 0
 
 
 async def _run_harvest(args: argparse.Namespace) -> int:

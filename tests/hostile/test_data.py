@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from aiohttp import web
 from rich.console import Console
 
 from cliquify_async import CliquifyClient, Harvester, HarvestReport, SQLiteSink
-from cliquify_async._display import HarvestDisplay, eta_seconds
-from cliquify_async._harvest import ResourceProgress
+from cliquify_async._display import HarvestDisplay, eta_seconds, failure_lines
+from cliquify_async._harvest import MAX_FAILURES_NAMED, ResourceProgress
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
+from tests.hostile.api import HostileAPI, hostile_client
 
 ESCAPED = "__cliquify_json__"  # the rule docs/harvesting.md gives, restated to check it
 
@@ -269,3 +272,23 @@ async def test_an_absurd_last_page_is_shown_as_unknown(client: CliquifyClient) -
     assert eta_seconds(progress, interval=1.0, running=1) is None
     assert "ETA -:--" in screen.getvalue()
     assert "0" * 100 not in screen.getvalue()
+
+
+async def test_failures_past_the_bound_are_counted_not_named(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    many = MAX_FAILURES_NAMED + 50
+
+    async def numbers(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"data": list(range(many))})  # no item is an object
+
+    async with hostile_client(HostileAPI(numbers)) as client:
+        sink = SQLiteSink(tmp_path / "export.db")
+        report = await Harvester(client, sink, resources=["assets"]).run()
+
+    assert report.failed == report.resources["assets"].failed == many
+    assert len(report.failures) == MAX_FAILURES_NAMED
+    left_out = [r for r in caplog.records if "is left out" in r.getMessage()]
+    assert len(left_out) == MAX_FAILURES_NAMED
+    assert sum("the rest are counted, not named" in r.getMessage() for r in caplog.records) == 1
+    assert failure_lines(report)[-2] == "... and 1030 more failed items"
