@@ -30,12 +30,7 @@ async def test_the_one_line_client_shares_and_closes_its_redis(
 ) -> None:
     sandbox = await make_sandbox(rate_limit=None)
     before = len(await redis.client_list())
-    async with shared_client(
-        sandbox,
-        redis_url,
-        key,
-        requests_per_minute=6000,
-    ) as client:
+    async with shared_client(sandbox, redis_url, key, requests_per_minute=6000) as client:
         folders = await client.with_options(max_retries=0).folders.list(per_page=2).collect()
         assert isinstance(client._transport.gate, RedisRateGate)
         assert len(await redis.client_list()) > before
@@ -53,15 +48,7 @@ async def test_without_a_rate_the_gate_is_off_and_only_the_token_is_shared(
     make_sandbox: SandboxFactory, redis_url: str, key: str
 ) -> None:
     sandbox = await make_sandbox(rate_limit=None)
-    clients = [
-        shared_client(
-            sandbox,
-            redis_url,
-            key,
-            requests_per_minute=None,
-        )
-        for _ in range(2)
-    ]
+    clients = [shared_client(sandbox, redis_url, key, requests_per_minute=None) for _ in range(2)]
     try:
         await asyncio.gather(*(c.folders.list().collect() for c in clients))
     finally:

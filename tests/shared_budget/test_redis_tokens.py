@@ -111,12 +111,7 @@ async def test_the_secret_token_is_never_logged_or_shown(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sandbox = await make_sandbox(rate_limit=None)
-    async with shared_client(
-        sandbox,
-        redis_url,
-        key,
-        requests_per_minute=6000,
-    ) as client:
+    async with shared_client(sandbox, redis_url, key, requests_per_minute=6000) as client:
         await client.folders.list().collect()
         token = (await client._transport.tokens.get()).access_token
         store = client._transport.tokens.store
