@@ -27,7 +27,7 @@ import aiohttp
 import msgspec
 
 from cliquify_async._convert import structure_many
-from cliquify_async._pages import read_page
+from cliquify_async._pagination.rules import read_page
 from cliquify_async._protocol import loads
 from cliquify_async.models import Asset
 

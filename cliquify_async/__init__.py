@@ -4,25 +4,25 @@ import logging
 
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
-from ._harvest import (
+from ._harvest.harvester import (
     DownloadProgress,
     Harvester,
     HarvestReport,
     ItemFailure,
     ResourceProgress,
 )
-from ._limits import RateLimit
-from ._pagination import AsyncPaginator, Page, PageIterator
+from ._harvest.jsonl import JSONLinesSink
+from ._harvest.sink import Checkpoint, HarvestSink
+from ._harvest.sqlite import SQLiteSink
+from ._pagination.paginator import AsyncPaginator, Page, PageIterator
+from ._pagination.walk import Walk, walk
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
-from ._ratelimit import LocalRateGate
+from ._ratelimit.gate import LocalRateGate
+from ._ratelimit.limits import RateLimit
 from ._readers import ReadLimits
 from ._retry import RetryPolicy
-from ._sink import Checkpoint, HarvestSink
-from ._sink_jsonl import JSONLinesSink
-from ._sink_sqlite import SQLiteSink
 from ._transport import ClientStats
 from ._version import __version__
-from ._walk import Walk, walk
 from .errors import (
     APIConnectionError,
     APIStatusError,

@@ -15,13 +15,13 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
-from ._limits import RateLimit
-from ._page_size import MAX
-from ._pages import DEFAULT_MAX_PAGES, PaginationHint, check_hints
-from ._pagination import AsyncPaginator, check_concurrency
+from ._pagination.page_size import MAX
+from ._pagination.paginator import AsyncPaginator, check_concurrency
+from ._pagination.rules import DEFAULT_MAX_PAGES, PaginationHint, check_hints
 from ._plugins import RateGate, TokenStore
 from ._protocol import QueryValue, encode_query, server_url
-from ._ratelimit import LocalRateGate
+from ._ratelimit.gate import LocalRateGate
+from ._ratelimit.limits import RateLimit
 from ._readers import DEFAULT_READ_LIMITS, ReadLimits
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport

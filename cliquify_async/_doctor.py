@@ -18,9 +18,9 @@ from multidict import CIMultiDict
 from ._client import CliquifyClient, pipeline
 from ._endpoints import BY_KEY
 from ._exact import named_fields
-from ._limits import RateLimit
 from ._log import escaped
-from ._pages import read_page
+from ._pagination.rules import read_page
+from ._ratelimit.limits import RateLimit
 from ._redact import scrub
 from ._timestamps import parse_datetime
 from .errors import CliquifyError, ResponseDecodeError

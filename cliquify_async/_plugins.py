@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
-from ._limits import RateLimit
+from ._ratelimit.limits import RateLimit
 from .models import AccessToken
 
 

@@ -10,9 +10,9 @@ import backoff
 from attrs import frozen
 
 from . import errors
-from ._limits import DEFAULT_MAX_WAIT, check_max_wait
 from ._log import get_logger
 from ._protocol import RETRYABLE_STATUSES, retry_after_from
+from ._ratelimit.limits import DEFAULT_MAX_WAIT, check_max_wait
 
 P = ParamSpec("P")
 R = TypeVar("R")

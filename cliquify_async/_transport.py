@@ -25,7 +25,7 @@ from ._auth import ClientCredentials, TokenManager
 from ._config import ClientConfig, same_origin
 from ._endpoints import TOKEN_PATH
 from ._log import get_logger
-from ._page_size import PageSizes
+from ._pagination.page_size import PageSizes
 from ._plugins import RateGate, TokenStore
 from ._protocol import DEFAULT_HEADERS, error_for_response, server_url
 from ._readers import (

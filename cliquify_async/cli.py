@@ -20,11 +20,11 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
-from ._harvest import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._harvest.harvester import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._harvest.jsonl import JSONLinesSink
+from ._harvest.sink import HarvestSink
+from ._harvest.sqlite import SQLiteSink
 from ._log import one_line
-from ._sink import HarvestSink
-from ._sink_jsonl import JSONLinesSink
-from ._sink_sqlite import SQLiteSink
 
 if TYPE_CHECKING:  # the sandbox (aiohttp.web) and rich load only for the commands using them
     from .sandbox import Sandbox
@@ -115,7 +115,7 @@ def _client(args: argparse.Namespace, sandbox: Sandbox | None = None) -> Cliquif
 async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | None) -> int:
     from rich.console import Console
 
-    from ._display import HarvestDisplay, failure_lines
+    from ._harvest.display import HarvestDisplay, failure_lines
 
     console = Console()
     async with _client(args, sandbox) as client:

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from .._client import CliquifyClient
 from .._config import ENV_CLIENT_ID
-from .._limits import DEFAULT_MAX_WAIT
+from .._ratelimit.limits import DEFAULT_MAX_WAIT
 from .._retry import RetryPolicy
 from ._connect import make_redis
 from ._gate import RedisRateGate

@@ -11,10 +11,10 @@ from typing import Any, Self
 
 from redis.asyncio import Redis, RedisCluster
 
-from .._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, check_max_wait
 from .._log import get_logger
-from .._ratelimit import DEFAULT_WINDOW, window_budget
-from .._window import Refusals
+from .._ratelimit.gate import DEFAULT_WINDOW, window_budget
+from .._ratelimit.limits import DEFAULT_MAX_WAIT, RateLimit, Reading, check_max_wait
+from .._ratelimit.window import Refusals
 from ._connect import make_redis
 from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
@@ -50,7 +50,7 @@ class RedisRateGate:
 
     Like LocalRateGate, it learns nothing from an answer naming a wait longer than `max_wait`
     (give it the client's RetryPolicy.max_retry_after if you changed that), nor a count or
-    window out of bounds (`cliquify_async._limits`); each kind is logged once at WARNING.
+    window out of bounds (`cliquify_async._ratelimit.limits`); each kind is logged once at WARNING.
     """
 
     def __init__(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._window import GUARD_SHARE, MAX_GUARD, PAUSE
+from .._ratelimit.window import GUARD_SHARE, MAX_GUARD, PAUSE
 
 _PRELUDE: Final = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end

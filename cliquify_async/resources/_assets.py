@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import _endpoints
-from .._pages import DEFAULT_MAX_PAGES
-from .._pagination import AsyncPaginator
+from .._pagination.paginator import AsyncPaginator
+from .._pagination.rules import DEFAULT_MAX_PAGES
 from .._protocol import QueryValue
 from ..models import Asset, Tag
 from ._base import Resource

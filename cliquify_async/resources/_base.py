@@ -7,7 +7,7 @@ from typing import Protocol, TypeVar
 from attrs import frozen
 
 from .._endpoints import Endpoint
-from .._pagination import AsyncPaginator
+from .._pagination.paginator import AsyncPaginator
 from .._protocol import QueryValue
 from .._retry import RetryPolicy
 from .._transport import Transport

@@ -16,8 +16,8 @@ from aiohttp import web
 from rich.console import Console
 
 from cliquify_async import CliquifyClient, Harvester, HarvestReport, SQLiteSink
-from cliquify_async._display import HarvestDisplay, eta_seconds, failure_lines
-from cliquify_async._harvest import MAX_FAILURES_NAMED, ResourceProgress
+from cliquify_async._harvest.display import HarvestDisplay, eta_seconds, failure_lines
+from cliquify_async._harvest.harvester import MAX_FAILURES_NAMED, ResourceProgress
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 from tests.hostile.api import HostileAPI, hostile_client

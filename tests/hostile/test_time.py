@@ -21,7 +21,7 @@ from aiohttp import web
 
 from cliquify_async import CliquifyClient, RateGate, RateLimitError, RetryPolicy
 from cliquify_async._endpoints import TOKEN_PATH
-from cliquify_async._ratelimit import LocalRateGate
+from cliquify_async._ratelimit.gate import LocalRateGate
 from cliquify_async.errors import ConfigurationError
 from cliquify_async.redis import RedisRateGate
 from tests.conftest import serving

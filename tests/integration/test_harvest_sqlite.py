@@ -24,7 +24,7 @@ from cliquify_async import (
     ServerError,
     SQLiteSink,
 )
-from cliquify_async._harvest import RESOURCES
+from cliquify_async._harvest.harvester import RESOURCES
 from cliquify_async.sandbox import Fault, Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 

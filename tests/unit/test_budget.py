@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cliquify_async import CliquifyClient, ConfigurationError, LocalRateGate
-from cliquify_async._ratelimit import window_budget
-from cliquify_async._window import FixedWindow
+from cliquify_async._ratelimit.gate import window_budget
+from cliquify_async._ratelimit.window import FixedWindow
 
 
 @pytest.mark.parametrize(("rate", "window"), [(30, 1.0), (59.9, 1.0), (1, 59.0), (100, 0.5)])

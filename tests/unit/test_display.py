@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cliquify_async._display import eta_seconds
-from cliquify_async._harvest import ResourceProgress
+from cliquify_async._harvest.display import eta_seconds
+from cliquify_async._harvest.harvester import ResourceProgress
 
 
 def test_eta_is_remaining_pages_at_the_gates_pace_shared_by_running_listings() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests of the pagination rules in cliquify_async._pages (docs/contract.md §4)."""
+"""Unit tests of the pagination rules in cliquify_async._pagination.rules (docs/contract.md §4)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from cliquify_async._pages import PageInfo, next_page_url, read_page, trusted
+from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page, trusted
 from cliquify_async._protocol import encode_query
 from cliquify_async.errors import ResponseDecodeError, UntrustedURLError
 

@@ -17,7 +17,7 @@ from yarl import URL
 from cliquify_async import _drift as drift
 from cliquify_async import errors, models
 from cliquify_async._convert import _build, _exact_models, converter, structure, structure_many
-from cliquify_async._pages import PageInfo, next_page_url, read_page
+from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page
 from cliquify_async._protocol import decode_json, error_for_response, parse_retry_after
 from cliquify_async._timestamps import parse_datetime
 from cliquify_async.models import Asset

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from cliquify_async._limits import RateLimit, Reading, ServerLimits
-from cliquify_async._window import FixedWindow
+from cliquify_async._ratelimit.limits import RateLimit, Reading, ServerLimits
+from cliquify_async._ratelimit.window import FixedWindow
 
 
 def window(limit: int = 3) -> FixedWindow:

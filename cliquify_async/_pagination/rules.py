@@ -16,11 +16,11 @@ from typing import Any, Final, Literal
 from attrs import define, field, frozen
 from yarl import URL
 
-from ._config import same_origin
-from ._endpoints import BY_KEY
-from ._log import get_logger
-from ._protocol import read_int, server_url
-from .errors import (
+from .._config import same_origin
+from .._endpoints import BY_KEY
+from .._log import get_logger
+from .._protocol import read_int, server_url
+from ..errors import (
     ConfigurationError,
     PaginationError,
     ResponseDecodeError,

@@ -7,9 +7,9 @@ import math
 import time
 from collections.abc import Mapping
 
-from ._limits import DEFAULT_MAX_WAIT, RateLimit, Reading, ServerLimits, check_max_wait
-from ._log import get_logger
-from .errors import ConfigurationError
+from .._log import get_logger
+from ..errors import ConfigurationError
+from .limits import DEFAULT_MAX_WAIT, RateLimit, Reading, ServerLimits, check_max_wait
 
 logger = get_logger("ratelimit")
 
@@ -53,7 +53,7 @@ class LocalRateGate:
 
     No answer holds it back longer than `max_wait` seconds (the client passes its
     RetryPolicy.max_retry_after): one naming a longer wait, or a count or window out of
-    bounds, is not learned (see `cliquify_async._limits`), with one WARNING per kind.
+    bounds, is not learned (see `cliquify_async._ratelimit.limits`), with one WARNING per kind.
     """
 
     def __init__(

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Generic, Self, TypeVar
 
-from ._closing import AsyncClosing
-from ._pagination import AsyncPaginator, Page
+from .._closing import AsyncClosing
+from .paginator import AsyncPaginator, Page
 
 K = TypeVar("K")
 T = TypeVar("T")

@@ -27,7 +27,7 @@ from collections import deque
 
 from attrs import define, field
 
-from ._log import get_logger
+from .._log import get_logger
 
 logger = get_logger("ratelimit")
 

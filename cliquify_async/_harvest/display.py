@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from ._client import CliquifyClient
-from ._harvest import HarvestReport, ResourceProgress
+from .._client import CliquifyClient
+from .harvester import HarvestReport, ResourceProgress
 
 PLAUSIBLE: Final = 10**12
 """Totals and page counts a server may announce stay below this; others show as unknown."""

@@ -10,12 +10,16 @@ import attrs
 from attrs import field, frozen
 from yarl import URL
 
-from ._closing import AsyncClosing
-from ._convert import structure_many
-from ._endpoints import Endpoint
-from ._log import get_logger
-from ._page_size import PROBE, PageSizes, size_refused, size_used
-from ._pages import (
+from .._closing import AsyncClosing
+from .._convert import structure_many
+from .._endpoints import Endpoint
+from .._log import get_logger
+from .._retry import RetryPolicy
+from .._tasks import background
+from .._transport import Transport
+from ..errors import ConfigurationError, PaginationError, ValidationError
+from .page_size import PROBE, PageSizes, size_refused, size_used
+from .rules import (
     DEFAULT_MAX_PAGES,
     PageInfo,
     PaginationHint,
@@ -25,10 +29,6 @@ from ._pages import (
     read_page,
     trusted,
 )
-from ._retry import RetryPolicy
-from ._tasks import background
-from ._transport import Transport
-from .errors import ConfigurationError, PaginationError, ValidationError
 
 T = TypeVar("T")
 

@@ -22,17 +22,17 @@ from typing import Any, Final
 import attrs
 from attrs import define
 
-from ._client import CliquifyClient
-from ._disk import make_folder
-from ._endpoints import BY_NAME, Endpoint
-from ._log import get_logger, one_line
-from ._page_size import MAX
-from ._pagination import AsyncPaginator, Page
-from ._redact import scrub
-from ._sink import Checkpoint, HarvestSink, Rejected, close_sink
-from ._sink_jsonl import JSONLinesSink
-from ._walk import walk
-from .errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
+from .._client import CliquifyClient
+from .._disk import make_folder
+from .._endpoints import BY_NAME, Endpoint
+from .._log import get_logger, one_line
+from .._pagination.page_size import MAX
+from .._pagination.paginator import AsyncPaginator, Page
+from .._pagination.walk import walk
+from .._redact import scrub
+from ..errors import CliquifyError, ConfigurationError, OutputError, ResponseDecodeError
+from .jsonl import JSONLinesSink
+from .sink import Checkpoint, HarvestSink, Rejected, close_sink
 
 logger = get_logger("harvest")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ._pages import PageInfo
-from .errors import ValidationError
+from ..errors import ValidationError
+from .rules import PageInfo
 
 MAX: Final = "max"
 PROBE: Final = 1000  # the size asked for first: larger than any cap commonly configured

@@ -28,11 +28,11 @@ from typing import Final
 
 from attrs import frozen
 
-from ._log import get_logger
-from ._protocol import at_the_latest, parse_retry_after, read_int, reset_in
-from ._redact import redact
-from ._window import FixedWindow, Refusals
-from .errors import ConfigurationError
+from .._log import get_logger
+from .._protocol import at_the_latest, parse_retry_after, read_int, reset_in
+from .._redact import redact
+from ..errors import ConfigurationError
+from .window import FixedWindow, Refusals
 
 logger = get_logger("ratelimit")
 

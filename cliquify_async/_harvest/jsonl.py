@@ -20,10 +20,10 @@ from typing import Any, BinaryIO
 import attrs
 from attrs import frozen
 
-from ._closing import RenamedClose
-from ._disk import OutputLock, make_folder, open_fd, read_own, refuse_link, replace_file
-from ._sink import Checkpoint, Rejected, check_source, dump_item, load_item
-from .errors import ConfigurationError
+from .._closing import RenamedClose
+from .._disk import OutputLock, make_folder, open_fd, read_own, refuse_link, replace_file
+from ..errors import ConfigurationError
+from .sink import Checkpoint, Rejected, check_source, dump_item, load_item
 
 STATE_DIR = ".harvest"
 SOURCE_FILE = "source.json"

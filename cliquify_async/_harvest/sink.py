@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 
 from attrs import frozen
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 @frozen(kw_only=True)
