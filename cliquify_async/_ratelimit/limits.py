@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from attrs import frozen
+from attrs import define, field, frozen
 
 from .._log import get_logger
 from .._protocol import at_the_latest, parse_retry_after, read_int, reset_in
@@ -151,25 +151,70 @@ class RateLimit:
         return f"{self.requests} requests per {self.window:.1f} s"
 
 
+@define
+class Journal:
+    """The log lines a step of the gate's model asks for, written only once the step's state
+    is kept: a shared store may run a step again on newer state, and must not log it twice."""
+
+    lines: list[tuple[int, str, tuple[object, ...]]] = field(factory=list)
+
+    def log(self, level: int, message: str, *args: object) -> None:
+        self.lines.append((level, message, args))
+
+    def flush(self) -> None:
+        """Write the lines asked for since the last flush or drop."""
+        for level, message, args in self.lines:
+            logger.log(level, message, *args)
+        self.lines.clear()
+
+    def drop(self) -> None:
+        """Forget the lines of a step whose state was not kept."""
+        self.lines.clear()
+
+
+@define
 class ServerLimits:
     """Every limit the server has shown, each a FixedWindow, and the pace that fits them all.
 
-    Built from the configuration: `limit` requests per `window` seconds, where `learns` says
-    whether the window is only assumed (the user gave a pace, not a window). An assumed window
-    is `limit x pace`, so the count the server reports never slows the configured pace until
-    the server shows its budget running out.
+    Built from the configuration (`configured`): `limit` requests per `window` seconds, where
+    `learns` says whether the window is only assumed (the user gave a pace, not a window). An
+    assumed window is `limit x pace`, so the count the server reports never slows the
+    configured pace until the server shows its budget running out. `refusals` and `journal`
+    belong to the process, not to the state: a store that keeps the state elsewhere gives
+    its own back after loading it.
     """
 
-    def __init__(
-        self, limit: int, window: float, *, learns: bool, max_wait: float = DEFAULT_MAX_WAIT
-    ) -> None:
-        self._pace = window / limit
-        self.max_wait = max_wait
-        self.refusals = Refusals()
-        self.primary = self._window(limit, window, known=not learns, learns=learns)
-        self.stacked: dict[int, FixedWindow] = {}
-        self._heard_limit = False
-        self._limited: set[int] = set()  # tiers whose 429 the next cool-down applies to
+    pace: float
+    max_wait: float
+    primary: FixedWindow
+    stacked: dict[int, FixedWindow] = field(factory=dict)
+    heard_limit: bool = False
+    limited: set[int] = field(factory=set)
+    """Tiers whose 429 the next cool-down applies to."""
+    refusals: Refusals = field(factory=Refusals, eq=False)
+    journal: Journal = field(factory=Journal, eq=False)
+
+    @classmethod
+    def configured(
+        cls, limit: int, window: float, *, learns: bool, max_wait: float = DEFAULT_MAX_WAIT
+    ) -> ServerLimits:
+        """The limits a client starts from: one, configured or assumed."""
+        refusals = Refusals()
+        primary = FixedWindow(
+            limit=limit,
+            window=window,
+            known=not learns,
+            learns=learns,
+            max_window=max_wait,
+            refusals=refusals,
+        )
+        return cls(window / limit, max_wait, primary, refusals=refusals)
+
+    def attach(self, refusals: Refusals, journal: Journal) -> None:
+        """Log through this process's `refusals` and `journal` (after loading from a store)."""
+        self.refusals, self.journal = refusals, journal
+        for tier in self.tiers:
+            tier.refusals = refusals
 
     @property
     def tiers(self) -> list[FixedWindow]:
@@ -205,39 +250,45 @@ class ServerLimits:
             return
         tier = self.primary
         if reading.limit is not None:
-            self._heard_limit = True
-            self._count(reading.limit)
+            self.hear_count(reading.limit)
         was_known = tier.known
         if tier.observe(sent_at, received_at, reading.remaining, reading.closes_in):
-            _log_learned(tier, was_known)
+            self._learned(tier, was_known)
+
+    def hear_count(self, limit: int) -> None:
+        """X-RateLimit-Limit of an answer that is not a 429: the reporting limit's count."""
+        self.heard_limit = True
+        self._count(limit)
 
     def cool_down(self, closes_by: float) -> None:
         """Every limit whose 429 was just heard is spent until `closes_by` (its Retry-After)."""
         for tier in self.tiers:
-            if tier.limit in self._limited:
+            if tier.limit in self.limited:
                 tier.rate_limited(closes_by)
-        self._limited.clear()
+        self.limited.clear()
 
     def _observe_429(self, sent_at: float, received_at: float, reading: Reading) -> None:
         wait = reading.retry_after if reading.retry_after is not None else reading.closes_in
         limit = reading.limit
-        if limit is None or limit == self.primary.limit or not self._heard_limit:
+        if limit is None or limit == self.primary.limit or not self.heard_limit:
             tier = self.primary
             if limit is not None:
                 self._count(limit)
             was_known = tier.known
             if wait is not None and tier.bound_by_close(received_at + wait):
-                _log_learned(tier, was_known)
+                self._learned(tier, was_known)
         else:
             tier = self._stacked_limit(limit, sent_at, received_at, wait)
-        self._limited.add(tier.limit)
+        self.limited.add(tier.limit)
 
     def _count(self, limit: int) -> None:
         """The reporting limit's count, as the server said it; an assumed window follows."""
         if limit != self.primary.limit:
-            logger.info("the server allows %d requests per window; pacing to that", limit)
+            self.journal.log(
+                logging.INFO, "the server allows %d requests per window; pacing to that", limit
+            )
             self.primary.limit = limit
-            self.primary.assume(limit * self._pace)
+            self.primary.assume(limit * self.pace)
 
     def _stacked_limit(
         self, limit: int, sent_at: float, received_at: float, wait: float | None
@@ -256,39 +307,31 @@ class ServerLimits:
         if not self.primary.fits(span):
             return tier or self.primary
         if tier is None:
-            tier = self.stacked[limit] = self._window(limit, span, known=True, learns=True)
+            tier = self.stacked[limit] = FixedWindow(
+                limit=limit,
+                window=span,
+                learns=True,
+                max_window=self.max_wait,
+                refusals=self.refusals,
+            )
             tier.opened_at = opened
             for sent in self.primary.sends_since(opened):
                 tier.record_send(sent)
-            logger.info("server window learned: %s (seen in its 429s)", _describe(tier))
+            self.journal.log(
+                logging.INFO, "server window learned: %s (seen in its 429s)", _view(tier)
+            )
             return tier
         if span > tier.window:
             tier.window = span
-            logger.info("server window longer than thought: %s", _describe(tier))
+            self.journal.log(logging.INFO, "server window longer than thought: %s", _view(tier))
         tier.opened_at = opened
         return tier
 
-    def _window(self, limit: int, window: float, *, known: bool, learns: bool) -> FixedWindow:
-        """A FixedWindow bounded by this client's max_wait, sharing its refusals' log."""
-        return FixedWindow(
-            limit=limit,
-            window=window,
-            known=known,
-            learns=learns,
-            max_window=self.max_wait,
-            refusals=self.refusals,
-        )
+    def _learned(self, tier: FixedWindow, was_known: bool) -> None:
+        """Once at INFO when a window is first learned; each later tightening at DEBUG."""
+        level = logging.DEBUG if was_known else logging.INFO
+        self.journal.log(level, "server window learned: %s", _view(tier))
 
 
 def _view(tier: FixedWindow) -> RateLimit:
     return RateLimit(tier.limit, tier.window, learned=tier.learns and tier.known)
-
-
-def _describe(tier: FixedWindow) -> str:
-    return str(_view(tier))
-
-
-def _log_learned(tier: FixedWindow, was_known: bool) -> None:
-    """Once at INFO when a window is first learned; each later tightening at DEBUG."""
-    level = logging.DEBUG if was_known else logging.INFO
-    logger.log(level, "server window learned: %s", _describe(tier))

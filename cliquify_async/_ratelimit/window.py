@@ -160,12 +160,15 @@ class FixedWindow:
         """A request leaves now; the first one after a window closed opens the next."""
         closes_at = self.closes_at
         if closes_at is None or now >= closes_at:
-            self.opened_at, self.opener_received = now, None
-            self.exhausted = False
-            self.closes_by = None
+            self._open(now)
         self._sends.append(now)
         while self._sends and self._sends[0] < now - 2 * (self.window + self.guard):
             self._sends.popleft()
+
+    def _open(self, sent_at: float, received_at: float | None = None) -> None:
+        """A new window opens with the request sent at `sent_at`; nothing of the last holds."""
+        self.opened_at, self.opener_received = sent_at, received_at
+        self.exhausted, self.closes_by = False, None
 
     def assume(self, window: float) -> None:
         """Take `window` as the length while none is known (the configured pace changed)."""
@@ -220,17 +223,15 @@ class FixedWindow:
             if self.server_opened is not None and sent_at <= self.server_opened:
                 return False
             learned = self._learn_between_openers(received_at)
-            self.server_opened = self.opened_at = sent_at
-            self.opener_received, self._last_counted = received_at, None
-            self.exhausted, self.closes_by = False, None
+            self.server_opened, self._last_counted = sent_at, None
+            self._open(sent_at, received_at)
             return learned
         if self.server_opened is not None and sent_at > self.server_opened:
             self._last_counted = max(sent_at, self._last_counted or sent_at)
         climbed = previous is not None and sent_at > previous[0] and remaining > previous[1]
         if climbed and (self.opened_at is None or sent_at > self.opened_at):
             # Someone else's request opened the window between ours: count from this one.
-            self.opened_at, self.opener_received = sent_at, None
-            self.exhausted, self.closes_by = False, None
+            self._open(sent_at)
         return False
 
     def _learn_between_openers(self, received_at: float) -> bool:

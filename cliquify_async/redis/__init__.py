@@ -17,41 +17,32 @@ requests_per_minute=...), token_store=RedisTokenStore(redis, key, client_id=...)
 connections a restart leaves are replaced quietly. Every process of one budget must be
 configured alike: the same `requests_per_minute`, and the same `rate_window` or none.
 
-The algorithm. The gate is `LocalRateGate` made atomic in Lua on the Redis server: a
-no-burst GCRA pace (one timestamp, the "theoretical arrival time": a permit every
-`window / limit` seconds, burst 0) plus a model of the server's fixed window (the first
-request after a window closed opens one; at most `limit` go into it; the next waits until
-it has surely closed on the server too). GCRA because it is one field of state and O(1) per
-permit, and with no burst it never puts more than `limit` requests in any window-long span;
-the window model because pacing alone drifts against Laravel's fixed windows
-(docs/contract.md §6), which a sliding-window log or a bursting token bucket would cross. The
-X-RateLimit-* headers of every response, from every process, refine the shared model: the
-limit is learned, the window realigned when a response says it opened the server's window,
-and counted as spent when the server's remaining budget is used up. A 429's Retry-After
-holds every process back and closes the window then. Each step is one script, so two
-processes can never both take the last permit, and all times come from Redis's TIME, the
-one clock the fleet shares. One task per process polls Redis; the others queue locally.
+The algorithm. The gate is `LocalRateGate` with its state in Redis: the same model
+(`cliquify_async._ratelimit.state.GateState`) makes every decision, on one state per
+budget: a no-burst pace (a permit every `window / limit` seconds, a late timer caught up on
+by half an interval at most), a model of each of the server's fixed windows (the first
+request after a window closed opens one; at most `limit` go into it, nor into any span of
+its length; the next waits until it has surely closed on the server too), the limits seen
+only in their own 429s (a proxy's per-second limit, Laravel's stacked limits), and a 429's
+cool-down. The X-RateLimit-* headers of every response, from every process, refine it (see
+docs/rate-limits.md). Each step reads the state and Redis's clock (TIME, the one clock the
+fleet shares), decides in Python, and writes the state back only if no other process wrote
+it meanwhile (a version checked by a Lua script; otherwise it decides again on what is
+there now), so two processes can never both take the last permit. One task per process asks
+Redis; the others queue locally.
 
 The window. Without `rate_window` (the default) the server's window is learned, as
-LocalRateGate learns it, and shared: until then it is assumed to be `limit` times the
-configured pace, so the server's count alone never slows that pace and only the server
-showing its budget used up (or a 429) holds requests back. Any process's answers bound it
-from above: from the send of a request the server said opened its window (`Remaining ==
-limit - 1`) to the answer of the next such request, or to the close a 429's Retry-After or an
-X-RateLimit-Reset names. The shortest bound is kept in Redis, so it only tightens, and once
-known it replaces the configured pace for the whole fleet (`limits`, `interval`): `limit`
-requests per learned window. The process whose answer first taught it logs "server window
-learned" once at INFO (logger `cliquify_async.ratelimit`), later tightenings at DEBUG. With
-`rate_window` the window is believed and only the count is learned. Only the limit every
-response reports is modelled: a 429 naming another count (a proxy's per-second limit, one of
-Laravel's stacked limits) holds everyone back for its Retry-After but teaches nothing, so
-stacked limits are tracked only by the in-process gate. The learned window lives as long as
-the budget's state (a day after its last use, or until Redis loses it): should the server's
-window grow meanwhile, the fleet meets 429s, each holding it back for its Retry-After, until
-that state is dropped (delete `cliquify:{key}:gate` to forget it at once).
+LocalRateGate learns it, and shared: once known it replaces the configured pace for the
+whole fleet (`limits`, `interval`). The process whose answer first taught it logs "server
+window learned" once at INFO (logger `cliquify_async.ratelimit`), later tightenings at
+DEBUG. With `rate_window` the window is believed and only the count is learned. The learned
+window lives as long as the budget's state (a day after its
+last use, or until Redis loses it): should the server's window grow meanwhile, the fleet
+meets 429s, each holding it back for its Retry-After, until that state is dropped (delete
+`cliquify:{key}:rate` to forget it at once).
 
-Keys. A budget's keys all carry one Redis Cluster hash tag: `cliquify:{key}:gate` (hash),
-`cliquify:{key}:sends` (sorted set), `cliquify:{key}:token[:client_id]` (hash) and
+Keys. A budget's keys all carry one Redis Cluster hash tag: `cliquify:{key}:rate` (a hash:
+the gate's state as JSON and its version), `cliquify:{key}:token[:client_id]` (hash) and
 `cliquify:{key}:lock[:client_id]` (string); so every script's keys live on one slot of a
 Redis Cluster. The key names the budget, so one key per egress IP; the token and lock are
 per OAuth client within it.

@@ -3,54 +3,53 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import math
-import time
-from collections.abc import Mapping
-from typing import Any, Self
+from collections.abc import Callable, Sequence
+from typing import Any, Self, TypeVar
 
+from cattrs import BaseValidationError
 from redis.asyncio import Redis, RedisCluster
 
 from .._log import get_logger
-from .._ratelimit.gate import DEFAULT_WINDOW, window_budget
-from .._ratelimit.limits import DEFAULT_MAX_WAIT, RateLimit, Reading, check_max_wait
-from .._ratelimit.window import Refusals
+from .._ratelimit.gate import Clock, StateGate, StoreUnavailable
+from .._ratelimit.limits import DEFAULT_MAX_WAIT
+from .._ratelimit.state import GateState, dumps, loads
 from ._connect import make_redis
 from ._health import Down, RedisUnavailableError, backoff, shared_health
 from ._keys import BudgetKeys
-from ._scripts import ACQUIRE, COOL_DOWN, OBSERVE
+from ._scripts import LOAD_STATE, SAVE_STATE
 
 logger = get_logger("ratelimit")
 
-US = 1_000_000
+T = TypeVar("T")
+
 STATE_TTL_MS = 86_400_000  # an idle budget's state is dropped after a day
-PROBE_POLL = 0.01  # seconds between asking whether the probe after a fresh start was answered
-PROBE_WAIT = 10.0  # seconds the others wait for the probe's answer at most (or one window)
 FAIL_CLOSED = "every request waits until it is back (fail closed)"
 
 RedisClient = Redis | RedisCluster
 
 
-class RedisRateGate:
+class RedisRateGate(StateGate):
     """A RateGate shared through Redis by every process configured with the same key.
 
-    LocalRateGate's fixed-window model, across processes: a permit every `interval` seconds
-    with no burst, at most `limit` requests in a fixed window that the first request after
-    the last one closed opens, and a 429's Retry-After holding everyone back. Unlike
-    LocalRateGate it tracks only the limit every response reports: a limit seen only in its
-    own 429s (a proxy's) is not learned, though its Retry-After still holds the fleet, and a
-    timer that fired late is not caught up on. Without
-    `rate_window` the window is learned from what the server shows (X-RateLimit-*,
-    Retry-After), shared by the fleet through Redis, and the learned count and window replace
-    the configured pace; with it, the window is believed and only the count is learned. Each
-    step is one Lua script on Redis's clock. Fail closed: while Redis is unreachable no
-    permit is given (the wait is retried with capped backoff, and logged once per outage);
-    with `max_outage` set, a wait longer than that raises RedisUnavailableError instead. A
-    Redis client you pass in is never closed; one made by `from_url` is closed by `aclose()`.
+    The decisions are LocalRateGate's, made by the same model (GateState) on one state kept
+    for the whole budget: the pace, the server's windows as any process has learned them,
+    the limits seen only in their own 429s, the catch-up of late timers, a 429's cool-down.
+    Each change is a compare-and-set on Redis (read the state and Redis's clock, decide,
+    write back only if no other process wrote meanwhile, else decide again), so two
+    processes never both take the last permit, and every time is Redis's, the one clock the
+    fleet shares. One task per process asks Redis; the others queue locally.
 
-    Like LocalRateGate, it learns nothing from an answer naming a wait longer than `max_wait`
-    (give it the client's RetryPolicy.max_retry_after if you changed that), nor a count or
-    window out of bounds (`cliquify_async._ratelimit.limits`); each kind is logged once at WARNING.
+    Unlike a local gate, its state can be lost (a Redis restart, a failover, an eviction):
+    a fresh state keeps one interval of silence and lets one request go alone, whose answer
+    shows where the server's window stands. Fail closed: while Redis is unreachable no
+    permit is given (retried with capped backoff, logged once per outage); with
+    `max_outage` set, a wait longer than that raises RedisUnavailableError instead. A Redis
+    client you pass in is never closed; one made by `from_url` is closed by `aclose()`.
+
+    Like LocalRateGate, it learns nothing from an answer naming a wait longer than
+    `max_wait` (give it the client's RetryPolicy.max_retry_after if you changed that), nor a
+    count or window out of bounds; each kind is logged once at WARNING. `clock` replaces
+    Redis's time and the loop's sleep (a virtual clock, in tests).
     """
 
     def __init__(
@@ -62,35 +61,20 @@ class RedisRateGate:
         rate_window: float | None = None,
         max_outage: float | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
+        clock: Clock | None = None,
     ) -> None:
-        window = DEFAULT_WINDOW if rate_window is None else rate_window
-        limit = window_budget(requests_per_minute, window)
+        super().__init__(
+            requests_per_minute, rate_window=rate_window, max_wait=max_wait, clock=clock
+        )
         self.keys = BudgetKeys(key)
-        self.requests_per_minute = requests_per_minute
-        self.rate_window = rate_window
         self.max_outage = max_outage
-        self.max_wait = check_max_wait(max_wait)
-        self._refusals = Refusals()
-        # What every gate script is told first: the configured limit and window, whether the
-        # window is learned, the configured pace (which an unknown window follows), and the
-        # longest window that may be learned or hold a spent budget.
-        self._config = [
-            limit,
-            round(window * US),
-            int(rate_window is None),
-            math.ceil(window * US / limit),
-            round(self.max_wait * US),
-        ]
-        # The reporting limit in force, as Redis last said: until then, the configuration.
-        self._in_force = RateLimit(limit, window, learned=False)
         self._redis = redis
         self._owns_redis = False
-        self._acquire = redis.register_script(ACQUIRE)
-        self._observe = redis.register_script(OBSERVE)
-        self._cool_down = redis.register_script(COOL_DOWN)
+        self._redis_time = clock is None
+        self._load = redis.register_script(LOAD_STATE)
+        self._save = redis.register_script(SAVE_STATE)
         self._health = shared_health(redis, key)
-        self._queue = asyncio.Lock()  # one task per process asks Redis; the rest queue here
-        self._local_resume = 0.0  # a cool-down this process heard of, on the loop's clock
+        self._seen = self._attached(self.initial_state())
 
     @classmethod
     def from_url(cls, redis_url: str, key: str = "default", **options: Any) -> Self:
@@ -100,8 +84,9 @@ class RedisRateGate:
         return gate
 
     def __repr__(self) -> str:
+        limits = ", ".join(map(str, self.limits))
         return (
-            f"<RedisRateGate key={self.keys.key!r} {self._in_force} "
+            f"<RedisRateGate key={self.keys.key!r} {limits} "
             f"redis_down={self._health.down_since is not None}>"
         )
 
@@ -110,141 +95,77 @@ class RedisRateGate:
         """The budget's name: every gate with the same key and Redis shares one budget."""
         return self.keys.key
 
-    @property
-    def limit(self) -> int:
-        """Requests per window: configured, or learned from X-RateLimit-Limit (as last seen)."""
-        return self._in_force.requests
-
-    @property
-    def limits(self) -> tuple[RateLimit, ...]:
-        """The limit every response reports, as Redis last said: its count and the window in
-        force, learned by any process of the budget or configured (or assumed)."""
-        return (self._in_force,)
-
-    @property
-    def interval(self) -> float:
-        """Seconds between two permits at the current pace: the window in force / limit."""
-        return self._in_force.window / self._in_force.requests
-
-    async def acquire(self) -> float:
-        """Wait for a permit from the shared budget; returns its send time (Redis clock).
-
-        Only one task per process polls Redis at a time, sleeping as long as Redis says.
-        Cancelled while waiting, it leaves no trace; cancelled in the very round trip that
-        granted a permit, that permit is spent unused (on the safe side).
-        """
-        loop = asyncio.get_running_loop()
-        async with self._queue:
-            attempt = 0
-            while True:
-                hold = self._local_resume - loop.time()
-                if hold > 0:
-                    await asyncio.sleep(hold)
-                    continue
-                answer = await self._health.call(
-                    self._acquire(
-                        keys=[self.keys.gate, self.keys.sends],
-                        args=[
-                            *self._config,
-                            round(PROBE_POLL * US),
-                            STATE_TTL_MS,
-                            round(PROBE_WAIT * US),
-                        ],
-                    ),
-                    FAIL_CLOSED,
-                )
-                if isinstance(answer, Down):
-                    down_for = self._health.down_for()
-                    if self.max_outage is not None and down_for >= self.max_outage:
-                        raise RedisUnavailableError(
-                            f"Redis unreachable for {down_for:.1f} s; the shared budget "
-                            f"{self.key!r} gave no permit"
-                        ) from answer.error
-                    await asyncio.sleep(backoff(attempt))
-                    attempt += 1
-                    continue
-                attempt = 0
-                granted, value, limit, window, learned = answer
-                self._take(int(limit), int(window), int(learned))
-                if granted:
-                    return int(value) / US
-                await asyncio.sleep(int(value) / US)
-
-    async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
-        """Share what a response says of the limit (X-RateLimit-*, a 429's Retry-After); lost
-        (and logged) if Redis is down, which only makes the gate learn later."""
-        reading = Reading.of(status, headers, now=time.time(), max_wait=self.max_wait)
-        if reading.refused is not None:
-            self._refusals.refuse(reading.refused.kind, reading.refused.detail)
-            # Learned from as an answer that says nothing of the limit: it still ends the
-            # wait of a first request that went alone (the probe), which nothing else would.
-            reading = Reading(
-                status=200, limit=None, remaining=None, closes_in=None, retry_after=None
-            )
-        answer = await self._health.call(
-            self._observe(
-                keys=[self.keys.gate, self.keys.sends],
-                args=[
-                    *self._config,
-                    round(sent_at * US),
-                    reading.status,
-                    _arg(reading.limit),
-                    _arg(reading.remaining),
-                    _arg(_us(reading.closes_in)),
-                    _arg(_us(reading.retry_after)),
-                    STATE_TTL_MS,
-                ],
-            ),
-            FAIL_CLOSED,
-        )
-        if isinstance(answer, Down):
-            return
-        limit, window, learned, news, refused = answer
-        self._take(int(limit), int(window), int(learned))
-        if int(news):
-            # Once at INFO when the budget first learns its window; each tightening at DEBUG.
-            level = logging.INFO if int(news) == 1 else logging.DEBUG
-            logger.log(level, "server window learned: %s", self._in_force)
-        if int(refused):
-            self._refusals.refuse_window(int(refused) / US, self.max_wait)
-
-    async def cool_down(self, seconds: float) -> None:
-        """Hold every process of the budget back for `seconds` (a 429's Retry-After); this
-        process holds back even if Redis cannot be told."""
-        loop = asyncio.get_running_loop()
-        self._local_resume = max(self._local_resume, loop.time() + seconds)
-        later = await self._health.call(
-            self._cool_down(
-                keys=[self.keys.gate],
-                args=[*self._config, math.ceil(seconds * US), STATE_TTL_MS],
-            ),
-            FAIL_CLOSED,
-        )
-        if not isinstance(later, Down) and int(later):
-            logger.info(
-                "rate limited: every process of budget %r waits %.2f s (Retry-After)",
-                self.key,
-                seconds,
-            )
-
     async def aclose(self) -> None:
         """Close the Redis client if this gate made it; a client passed in is left open."""
         if self._owns_redis:
             self._owns_redis = False
             await self._redis.aclose()
 
-    def _take(self, limit: int, window_us: int, learned: int) -> None:
-        """Take the limit Redis says is in force (a count changed is logged)."""
-        if limit != self._in_force.requests:
-            logger.info("the server allows %d requests per window; pacing to that", limit)
-        self._in_force = RateLimit(limit, window_us / US, bool(learned))
+    def _state_seen(self) -> GateState:
+        return self._seen
 
+    async def _change(self, step: Callable[[GateState, float], T]) -> T:
+        answer = await self._call(self._load(keys=[self.keys.gate]))
+        while True:
+            stored, version, now = self._read(answer)
+            state = self._decode(stored, now)
+            result = step(state, now)
+            text = dumps(state)
+            if text != stored:
+                saved = await self._call(
+                    self._save(keys=[self.keys.gate], args=[version, text, STATE_TTL_MS])
+                )
+                if not int(saved[0]):
+                    self._journal.drop()  # another process wrote first: decide again
+                    answer = saved[1:]
+                    continue
+            self._seen = state
+            self._journal.flush()
+            return result
 
-def _us(seconds: float | None) -> int | None:
-    """Seconds as whole microseconds, rounded up (a bound stays a bound); None stays None."""
-    return None if seconds is None else math.ceil(seconds * US)
+    async def _call(self, command: Any) -> Sequence[Any]:
+        """Redis's answer, or StoreUnavailable while it is unreachable."""
+        answer = await self._health.call(command, FAIL_CLOSED)
+        if isinstance(answer, Down):
+            raise StoreUnavailable(str(answer.error)) from answer.error
+        return list(answer)
 
+    def _read(self, answer: Sequence[Any]) -> tuple[str | None, int, float]:
+        """The stored state, its version and the time: Redis's, unless a clock was given."""
+        stored, version, seconds, micros = answer
+        text = stored.decode() if isinstance(stored, bytes) else stored
+        now = int(seconds) + int(micros) / 1_000_000 if self._redis_time else self._clock.now()
+        return text, int(version), now
 
-def _arg(value: int | None) -> int | str:
-    """A script argument: the number, or '' for none."""
-    return "" if value is None else value
+    def _decode(self, stored: str | None, now: float) -> GateState:
+        """The state Redis holds, or a fresh one when it holds none or one this version
+        cannot read."""
+        if stored is not None:
+            try:
+                return self._attached(loads(stored))
+            except (ValueError, TypeError, KeyError, BaseValidationError) as exc:
+                logger.warning(
+                    "the shared rate state of budget %r is unreadable (%s); starting afresh",
+                    self.key,
+                    type(exc).__name__,
+                )
+        return self._attached(self.initial_state().restarted(now))
+
+    def _attached(self, state: GateState) -> GateState:
+        return state.attach(self._refusals, self._journal)
+
+    async def _unreachable(self, error: StoreUnavailable, attempt: int) -> None:
+        down_for = self._health.down_for()
+        if self.max_outage is not None and down_for >= self.max_outage:
+            raise RedisUnavailableError(
+                f"Redis unreachable for {down_for:.1f} s; the shared budget "
+                f"{self.key!r} gave no permit"
+            ) from error.__cause__
+        await asyncio.sleep(backoff(attempt))
+
+    def _cooled_down(self, seconds: float) -> None:
+        logger.info(
+            "rate limited: every process of budget %r waits %.2f s (Retry-After)",
+            self.key,
+            seconds,
+        )

@@ -28,13 +28,9 @@ class BudgetKeys:
 
     @property
     def gate(self) -> str:
-        """A hash: the pace, the window model, the learned limit and the cool-down."""
-        return f"{PREFIX}:{self.tag}:gate"
-
-    @property
-    def sends(self) -> str:
-        """A sorted set of recent send times, to count requests in the current window."""
-        return f"{PREFIX}:{self.tag}:sends"
+        """A hash: the rate gate's state (the pace, the windows, the limits, the cool-down)
+        and its version."""
+        return f"{PREFIX}:{self.tag}:rate"
 
     def token(self, client_id: str | None = None) -> str:
         """A hash holding the shared access token (of one OAuth client, when given)."""

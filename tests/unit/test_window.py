@@ -144,7 +144,7 @@ def test_an_answer_overtaken_by_a_newer_one_moves_nothing_back() -> None:
 
 
 def test_the_pace_follows_the_configured_rate_until_a_window_is_learned() -> None:
-    limits = ServerLimits(600, 60.0, learns=True)  # told 600 a minute, window unknown
+    limits = ServerLimits.configured(600, 60.0, learns=True)  # told 600 a minute, window unknown
     assert limits.interval == pytest.approx(0.1)
     limits.record_send(0.0)
     limits.observe(0.0, 0.01, answer(9))  # the server allows 10 per window: not slower yet
@@ -159,12 +159,14 @@ def test_the_pace_follows_the_configured_rate_until_a_window_is_learned() -> Non
 
 
 def test_a_learned_window_is_logged_once_at_info(caplog: pytest.LogCaptureFixture) -> None:
-    limits = ServerLimits(600, 60.0, learns=True)  # one request every 0.1 s
+    limits = ServerLimits.configured(600, 60.0, learns=True)  # one request every 0.1 s
     caplog.set_level(logging.DEBUG, logger="cliquify_async.ratelimit")
     # Openers at 0.0, 0.4 and 0.7: a window of at most 0.41 s, then of at most 0.31 s.
     for moment, remaining in zip([i / 10 for i in range(8)], [9, 8, 7, 6, 9, 8, 7, 9], strict=True):
         limits.record_send(moment)
         limits.observe(moment, moment + 0.01, answer(remaining))
+    assert not caplog.records  # the lines wait in the journal until the state is kept
+    limits.journal.flush()
     learned = [r for r in caplog.records if "server window learned" in r.getMessage()]
     assert [r.levelno for r in learned] == [logging.INFO, logging.DEBUG]
     assert learned[0].getMessage() == "server window learned: 10 requests per 0.4 s"
@@ -172,7 +174,7 @@ def test_a_learned_window_is_logged_once_at_info(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_429_of_another_limit_adds_a_stacked_limit_both_are_respected() -> None:
-    limits = ServerLimits(1200, 60.0, learns=True)
+    limits = ServerLimits.configured(1200, 60.0, learns=True)
     for step in range(5):  # 20 a second; the app reports 100 per window
         limits.record_send(step * 0.05)
         limits.observe(step * 0.05, step * 0.05 + 0.01, answer(99 - step, limit=100))
@@ -192,7 +194,7 @@ def test_a_429_of_another_limit_adds_a_stacked_limit_both_are_respected() -> Non
 
 
 def test_a_429_of_the_reporting_limit_bounds_its_window() -> None:
-    limits = ServerLimits(6000, 60.0, learns=True)  # told 100 a second
+    limits = ServerLimits.configured(6000, 60.0, learns=True)  # told 100 a second
     limits.record_send(0.0)
     limits.observe(0.0, 0.01, answer(9))
     for step in range(1, 11):
