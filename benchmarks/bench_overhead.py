@@ -28,7 +28,7 @@ import msgspec
 
 from cliquify_async._convert import structure_many
 from cliquify_async._pagination.rules import read_page
-from cliquify_async._protocol import loads
+from cliquify_async._wire import loads
 from cliquify_async.models import Asset
 
 from ._baselines import ACCEPT, Credentials, fetch_token

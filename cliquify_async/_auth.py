@@ -15,9 +15,9 @@ from ._convert import structure
 from ._endpoints import TOKEN_PATH
 from ._log import get_logger
 from ._plugins import MemoryTokenStore, StoredToken, TokenStore
-from ._protocol import unwrap
 from ._redact import Secrets
 from ._tasks import background
+from ._wire import unwrap
 from .errors import ClientClosedError
 from .models import AccessToken
 

@@ -19,12 +19,12 @@ from ._pagination.page_size import MAX
 from ._pagination.paginator import AsyncPaginator, check_concurrency
 from ._pagination.rules import DEFAULT_MAX_PAGES, PaginationHint, check_hints
 from ._plugins import RateGate, TokenStore
-from ._protocol import QueryValue, encode_query, server_url
 from ._ratelimit.gate import LocalRateGate
 from ._ratelimit.limits import RateLimit
 from ._readers import DEFAULT_READ_LIMITS, ReadLimits
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
+from ._wire import QueryValue, encode_query, server_url
 from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 from .resources._base import Calls

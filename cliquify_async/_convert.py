@@ -12,9 +12,10 @@ from cattrs.strategies import configure_union_passthrough
 
 from . import _drift as drift
 from . import models
-from ._exact import ExactModel, Unusual, named_fields
-from ._protocol import read_int
+from ._exact import ExactModel, Unusual
+from ._fields import named_fields
 from ._timestamps import parse_datetime
+from ._wire import read_int
 from .errors import ResponseDecodeError
 
 T = TypeVar("T")

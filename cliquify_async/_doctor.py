@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from ._client import CliquifyClient, pipeline
 from ._endpoints import BY_KEY
-from ._exact import named_fields
+from ._fields import named_fields
 from ._log import escaped
 from ._pagination.rules import read_page
 from ._ratelimit.limits import RateLimit

@@ -10,16 +10,16 @@ path.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import chain, compress, repeat
 from operator import attrgetter, eq, is_not
-from typing import Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import attrs
 import msgspec
 
+from ._fields import named_fields, union_members
 from ._timestamps import to_utc
 
 _SCALARS = (str, int, float, bool)  # types msgspec accepts only as the lenient path returns them
@@ -27,18 +27,6 @@ _SCALARS = (str, int, float, bool)  # types msgspec accepts only as the lenient 
 
 class Unusual(Exception):
     """An item needs the lenient path (a nested item is not exactly shaped)."""
-
-
-def named_fields(cls: type[Any]) -> frozenset[str]:
-    """The keys of an item of `cls` as the model assumes them (all its fields but `extra`)."""
-    return frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
-
-
-def union_members(annotation: Any) -> tuple[Any, ...]:
-    """The members of a union other than None, or the annotation alone."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        return tuple(a for a in get_args(annotation) if a is not type(None))
-    return (annotation,)
 
 
 def _nested_model(cls: type[Any], field: attrs.Attribute[Any]) -> type[Any] | None:

@@ -13,8 +13,8 @@ import aiohttp
 from attrs import field, frozen, validators
 
 from ._disk import create_exclusive
-from ._protocol import loads
 from ._redact import redact
+from ._wire import loads
 from .errors import APITimeoutError, ResponseDecodeError, ResponseTooLargeError
 
 R = TypeVar("R")

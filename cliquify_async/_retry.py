@@ -11,8 +11,8 @@ from attrs import frozen
 
 from . import errors
 from ._log import get_logger
-from ._protocol import RETRYABLE_STATUSES, retry_after_from
 from ._ratelimit.limits import DEFAULT_MAX_WAIT, check_max_wait
+from ._wire import RETRYABLE_STATUSES, retry_after_from
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -27,7 +27,6 @@ from ._endpoints import TOKEN_PATH
 from ._log import get_logger
 from ._pagination.page_size import PageSizes
 from ._plugins import RateGate, TokenStore
-from ._protocol import DEFAULT_HEADERS, error_for_response, server_url
 from ._readers import (
     DEFAULT_READ_LIMITS,
     R,
@@ -39,6 +38,7 @@ from ._readers import (
 )
 from ._redact import Secrets, register, unregister
 from ._retry import RetryPolicy
+from ._wire import DEFAULT_HEADERS, error_for_response, server_url
 from .models import AccessToken
 
 logger = get_logger("transport")

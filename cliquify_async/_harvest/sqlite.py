@@ -28,7 +28,7 @@ from attrs import frozen
 from .._closing import RenamedClose
 from .._disk import OutputLock, refuse_link
 from .._endpoints import BY_NAME
-from .._exact import union_members
+from .._fields import union_members
 from .._timestamps import parse_datetime
 from ..errors import ConfigurationError, ResponseDecodeError
 from .sink import Checkpoint, Rejected, check_source, dump_item, has_surrogate, load_item

@@ -5,7 +5,7 @@ The API does not document pagination (docs/contract.md §4), so every shape a La
 may answer with is recognised here by its keys, per response, with no configuration. Every
 number, link and cursor in a list response is untrusted input (docs/reliability.md), so each
 is bounded here: see MAX_COUNT, REMEMBERED_IDS and DEFAULT_MAX_PAGES (links:
-`_protocol.server_url`).
+`_wire.server_url`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from yarl import URL
 from .._config import same_origin
 from .._endpoints import BY_KEY
 from .._log import get_logger
-from .._protocol import read_int, server_url
+from .._wire import read_int, server_url
 from ..errors import (
     ConfigurationError,
     PaginationError,

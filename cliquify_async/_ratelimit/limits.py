@@ -29,8 +29,8 @@ from typing import Final
 from attrs import define, field, frozen
 
 from .._log import get_logger
-from .._protocol import at_the_latest, parse_retry_after, read_int, reset_in
 from .._redact import redact
+from .._wire import at_the_latest, parse_retry_after, read_int, reset_in
 from ..errors import ConfigurationError
 from .window import FixedWindow, Refusals
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._convert import structure
 from .._endpoints import INTROSPECT_PATH, REVOKE_PATH
-from .._protocol import unwrap
+from .._wire import unwrap
 from ..errors import InvalidTokenError, TokenNotFoundError
 from ..models import AccessToken, TokenInfo
 from ._base import Resource

@@ -8,9 +8,9 @@ from attrs import frozen
 
 from .._endpoints import Endpoint
 from .._pagination.paginator import AsyncPaginator
-from .._protocol import QueryValue
 from .._retry import RetryPolicy
 from .._transport import Transport
+from .._wire import QueryValue
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import _endpoints
 from .._pagination.paginator import AsyncPaginator
 from .._pagination.rules import DEFAULT_MAX_PAGES
-from .._protocol import QueryValue
+from .._wire import QueryValue
 from ..models import Tag, Template
 from ._base import Resource
 

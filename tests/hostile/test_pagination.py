@@ -25,7 +25,7 @@ from cliquify_async import (
 )
 from cliquify_async._endpoints import FOLDERS
 from cliquify_async._pagination.rules import REMEMBERED_IDS, PageInfo, Tally
-from cliquify_async._protocol import MAX_URL_CHARS
+from cliquify_async._wire import MAX_URL_CHARS
 from tests.conftest import serving
 
 PATH = "/api/folders"

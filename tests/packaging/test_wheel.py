@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from cliquify_async import __version__
-from cliquify_async._protocol import USER_AGENT
+from cliquify_async._wire import USER_AGENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def test_the_installed_wheel_imports_and_runs_without_the_source_tree(
     (Path(own) / "test-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
 
     probe = (
-        "import aiohttp, cliquify_async, cliquify_async._protocol as p; print(aiohttp.__file__); "
+        "import aiohttp, cliquify_async, cliquify_async._wire as p; print(aiohttp.__file__); "
         "print(cliquify_async.__file__); print(cliquify_async.__version__); print(p.USER_AGENT)"
     )
     dependency, where, version, agent = run(python, "-c", probe, cwd=tmp_path).splitlines()

@@ -11,7 +11,8 @@ import pytest
 
 from cliquify_async import _drift as drift
 from cliquify_async._convert import _build, structure, structure_many
-from cliquify_async._exact import ExactModel, Unusual, named_fields
+from cliquify_async._exact import ExactModel, Unusual
+from cliquify_async._fields import named_fields
 from cliquify_async._timestamps import parse_datetime
 from cliquify_async.errors import ResponseDecodeError
 from cliquify_async.models import (

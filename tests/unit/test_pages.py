@@ -9,7 +9,7 @@ import pytest
 from yarl import URL
 
 from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page, trusted
-from cliquify_async._protocol import encode_query
+from cliquify_async._wire import encode_query
 from cliquify_async.errors import ResponseDecodeError, UntrustedURLError
 
 BASE = URL("https://oauth.cliquify.me")

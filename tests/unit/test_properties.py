@@ -18,8 +18,8 @@ from cliquify_async import _drift as drift
 from cliquify_async import errors, models
 from cliquify_async._convert import _build, _exact_models, converter, structure, structure_many
 from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page
-from cliquify_async._protocol import decode_json, error_for_response, parse_retry_after
 from cliquify_async._timestamps import parse_datetime
+from cliquify_async._wire import decode_json, error_for_response, parse_retry_after
 from cliquify_async.models import Asset
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None)
@@ -132,7 +132,7 @@ bodies = st.one_of(
 )
 
 
-# --- _protocol --------------------------------------------------------------------------------
+# --- _wire --------------------------------------------------------------------------------
 
 
 @SETTINGS

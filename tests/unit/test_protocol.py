@@ -1,4 +1,4 @@
-"""Unit tests of the pure wire rules in cliquify_async._protocol (docs/contract.md §2 and §5)."""
+"""Unit tests of the pure wire rules in cliquify_async._wire (docs/contract.md §2 and §5)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from cliquify_async import errors
-from cliquify_async._protocol import (
+from cliquify_async._redact import redact
+from cliquify_async._wire import (
     DEFAULT_HEADERS,
     RETRYABLE_STATUSES,
     decode_json,
@@ -20,7 +21,6 @@ from cliquify_async._protocol import (
     retry_after_from,
     unwrap,
 )
-from cliquify_async._redact import redact
 
 URL = "https://oauth.cliquify.me/api/assets"
 NOW = datetime(2026, 4, 9, 14, 0, 0, tzinfo=UTC)

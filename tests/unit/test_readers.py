@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cliquify_async._protocol import loads
+from cliquify_async._wire import loads
 
 values = st.recursive(
     st.none()

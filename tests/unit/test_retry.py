@@ -9,8 +9,8 @@ import random
 import pytest
 
 from cliquify_async import errors
-from cliquify_async._protocol import error_for_response
 from cliquify_async._retry import RetryPolicy, is_retryable, server_wait
+from cliquify_async._wire import error_for_response
 
 URL = "https://oauth.cliquify.me/api/assets"
 
