@@ -64,6 +64,28 @@ class PageInfo:
         return self.shape in ("cursor", "cursor_resource")
 
 
+def _numbered(
+    shape: Shape,
+    items: list[Any],
+    numbers: Mapping[str, Any],
+    *,
+    next_url: str | None,
+    next_cursor: str | None = None,
+) -> PageInfo:
+    """A page whose numbers (current_page, per_page, total, last_page) sit in `numbers`:
+    the `meta` of a resource page, or the body of a flat one."""
+    return PageInfo(
+        shape=shape,
+        items=items,
+        number=_int(numbers.get("current_page")),
+        per_page=_int(numbers.get("per_page")),
+        total=_int(numbers.get("total")),
+        last_page=_int(numbers.get("last_page")),
+        next_url=next_url,
+        next_cursor=next_cursor,
+    )
+
+
 def _int(value: Any) -> int | None:
     """A count or page number (Laravel echoes per_page as a string); None for anything else,
     and for a number outside 0..MAX_COUNT."""
@@ -99,24 +121,18 @@ def read_page(body: Any, *, url: str | None = None) -> PageInfo:
     meta, links = body.get("meta"), body.get("links")
     if isinstance(meta, Mapping):
         links = links if isinstance(links, Mapping) else {}
-        return PageInfo(
-            shape="cursor_resource" if "next_cursor" in meta else "resource",
-            items=items,
-            number=_int(meta.get("current_page")),
-            per_page=_int(meta.get("per_page")),
-            total=_int(meta.get("total")),
-            last_page=_int(meta.get("last_page")),
+        return _numbered(
+            "cursor_resource" if "next_cursor" in meta else "resource",
+            items,
+            meta,
             next_url=_pointer(links, "next", body, url),
             next_cursor=_pointer(meta, "next_cursor", body, url),
         )
     if "current_page" in body:
-        return PageInfo(
-            shape="flat" if "last_page" in body else "simple",
-            items=items,
-            number=_int(body.get("current_page")),
-            per_page=_int(body.get("per_page")),
-            total=_int(body.get("total")),
-            last_page=_int(body.get("last_page")),
+        return _numbered(
+            "flat" if "last_page" in body else "simple",
+            items,
+            body,
             next_url=_pointer(body, "next_page_url", body, url),
         )
     if "next_cursor" in body:
