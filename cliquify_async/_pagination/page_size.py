@@ -10,6 +10,7 @@ with that; a clamping server costs no extra request, a 422 one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from ..errors import ValidationError
@@ -18,10 +19,6 @@ from .rules import PageInfo
 MAX: Final = "max"
 PROBE: Final = 1000  # the size asked for first: larger than any cap commonly configured
 FALLBACK: Final = 100  # after a 422 that names no maximum: the contract's assumed maximum
-# At most nine digits: a longer "maximum" is absurd (and int() refuses past 4300 digits).
-_LIMIT_IN_MESSAGE: Final = re.compile(
-    r"(?:greater than|more than|maximum(?: of| is)?)\D{0,12}(\d{1,9})(?!\d)"
-)
 
 
 class PageSizes:
@@ -64,14 +61,74 @@ def size_used(info: PageInfo, asked: int) -> int | None:
     return None
 
 
+_SCAN_CHARS: Final = 500  # of each message: a cap is stated early; a hostile one is long
+_MAX_DIGITS: Final = 9  # a longer "maximum" is absurd (and int() refuses past 4300 digits)
+# The bound a message states, in ASCII digits only, nine at most, and whole: a longer number,
+# or one that goes on past a separator ("1,000", "10.5"), is none (its start would mislead).
+_BOUND: Final = rf"(?P<n>[0-9]{{1,{_MAX_DIGITS}}})(?!\d|[.,]\d)"
+_LOWER: Final = rf"-?[0-9]{{1,{_MAX_DIGITS}}}"  # a rule's lower bound, which caps nothing
+
+
+def _said(words: str) -> re.Pattern[str]:
+    """A rule's message from the verb on (the attribute's name may be anything): a space is
+    any whitespace, {n} the bound read, {a} a lower bound, {unit} "not a count of digits"."""
+    spaced = words.replace(" ", r"\s+")
+    return re.compile(r"\b" + spaced.format(n=_BOUND, a=_LOWER, unit=r"(?!\s+digits\b)"), re.I)
+
+
+def _reached(n: int) -> int:
+    """A bound the value may reach is the cap."""
+    return n
+
+
+def _below(n: int) -> int:
+    """Under an exclusive bound, the largest integer is one less."""
+    return n - 1
+
+
+def _digits(n: int) -> int | None:
+    """The largest integer of n digits; None past nine digits (no usable number, as when a
+    bound is written out longer), so the cap stays within nine digits."""
+    return 10**n - 1 if n <= _MAX_DIGITS else None
+
+
+# Laravel's messages for the rules that cap a number (modern "must", older "may" and "equal"
+# without "to"), each with how its bound gives the cap. Lower bounds (min, gt, gte) match none.
+_RULES: Final[tuple[tuple[re.Pattern[str], Callable[[int], int | None]], ...]] = (
+    (_said("(?:must|may) not (?:be greater|have more) than {n}{unit}"), _reached),  # max:N
+    (_said("must be between {a} and {n}{unit}"), _reached),  # between:A,B
+    (_said("must be less than or equal (?:to )?{n}"), _reached),  # lte:N
+    (_said("must be less than {n}"), _below),  # lt:N
+    (_said("must be between {a} and {n} digits"), _digits),  # digits_between:A,B
+    (_said("must be {n} digits"), _digits),  # digits:N
+    (_said("(?:must|may) not have more than {n} digits"), _digits),  # max_digits:N
+    (_said("must be {n}{unit}"), _reached),  # size:N
+    (_said("maximum(?: of| is)?:? {n}"), _reached),  # a custom "maximum is N", as read before
+)
+
+
+def _head(message: str) -> str:
+    """A message, or of a longer one than _SCAN_CHARS its sentences that end within them: a
+    cut elsewhere could run through a number ("5000" read as 500) or drop a unit ("digits")."""
+    if len(message) <= _SCAN_CHARS:
+        return message
+    return message[: message.rfind(". ", 0, _SCAN_CHARS + 1) + 1]
+
+
+def _caps(message: str) -> Iterator[int]:
+    """Each cap (1 or more) that a rule's message in `message` sets."""
+    text = _head(message)
+    for pattern, cap_from in _RULES:
+        for found in pattern.finditer(text):
+            cap = cap_from(int(found["n"]))
+            if cap is not None and cap >= 1:
+                yield cap
+
+
 def size_refused(exc: ValidationError) -> int | None:
-    """The maximum a 422 about per_page names (FALLBACK if it names none); None when the
-    422 is not about per_page."""
+    """The cap a 422's per_page messages set, the smallest if several do (FALLBACK if none
+    does); None when the 422 is not about per_page."""
     messages = exc.errors.get("per_page")
     if not messages:
         return None
-    for message in messages:
-        found = _LIMIT_IN_MESSAGE.search(message)
-        if found and int(found.group(1)) > 0:
-            return int(found.group(1))
-    return FALLBACK
+    return min((cap for message in messages for cap in _caps(message)), default=FALLBACK)
