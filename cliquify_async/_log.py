@@ -71,9 +71,10 @@ Concept = Literal[
 ]
 """The SDK's loggers, each `cliquify_async.<concept>`: `auth` (tokens and their stores),
 `drift` (fields the server adds, drops or retypes), `harvest` (items and files that fail),
-`pagination` (listings that end early or follow a moved link), `ratelimit` (what the gates
-learn or refuse, waits after a 429, local and Redis alike), `redis` (the shared budget's
-connection), `retry` (attempts made again), `transport` (each request at DEBUG, replays)."""
+`pagination` (listings that end early, follow a moved link or go on past an empty page),
+`ratelimit` (what the gates learn or refuse, waits after a 429, local and Redis alike),
+`redis` (the shared budget's connection), `retry` (attempts made again), `transport` (each
+request at DEBUG, replays)."""
 
 
 def get_logger(concept: Concept) -> logging.Logger:

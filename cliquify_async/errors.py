@@ -112,11 +112,12 @@ class MalformedURLError(UntrustedURLError):
 
 class PaginationError(CliquifyError):
     """A listing went past a bound: more pages or items than its server announced, a page
-    that only repeats items it already gave, or `max_pages`.
+    that only repeats items it already gave, more than 100 empty pages in a row that each say
+    more follow (`_pagination.rules.MAX_EMPTY_PAGES`), or `max_pages`.
 
     `url` is the page at which it stopped, `pages` how many pages it had handed out, and
-    `bound` which bound it was ("last_page", "total", "repeat" or "max_pages"). The items
-    before it were each yielded once; `next_token` still names where it stopped.
+    `bound` which bound it was ("last_page", "total", "repeat", "empty" or "max_pages").
+    The items before it were each yielded once; `next_token` still names where it stopped.
     """
 
     def __init__(self, message: str, *, url: str, pages: int, bound: str) -> None:

@@ -4,8 +4,8 @@ keep a listing within the bounds its server announced.
 The API does not document pagination (docs/contract.md §4), so every shape a Laravel server
 may answer with is recognised here by its keys, per response, with no configuration. Every
 number, link and cursor in a list response is untrusted input (docs/reliability.md), so each
-is bounded here: see MAX_COUNT, REMEMBERED_IDS and DEFAULT_MAX_PAGES (links:
-`_wire.server_url`).
+is bounded here: see MAX_COUNT, REMEMBERED_IDS, DEFAULT_MAX_PAGES and MAX_EMPTY_PAGES
+(links: `_wire.server_url`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ REMEMBERED_IDS: Final = 100_000
 """Item ids a listing remembers to notice a repeated page: hashes, so at most a few MB."""
 DEFAULT_MAX_PAGES: Final = 10_000
 """Pages one listing fetches unless told otherwise (`max_pages`, None for no bound)."""
+MAX_EMPTY_PAGES: Final = 100
+"""Empty pages in a row a listing follows: far more than a sparse filter or a deletion leaves,
+yet under two minutes at 60 requests a minute before a server that only loops is given up."""
 
 
 @frozen(kw_only=True)
@@ -149,23 +152,41 @@ def read_page(body: Any, *, url: str | None = None) -> PageInfo:
 def next_page_url(page: PageInfo, current: URL, hint: PaginationHint = "auto") -> URL | None:
     """The URL of the page after `page` (fetched from `current`), or None at the end.
 
-    A list ends on an empty page, on a null cursor, or when neither a next link nor
-    `current_page < last_page` points further. A next link wins over counting pages
-    because it carries the server's own filters. `hint` decides for bodies that say nothing.
+    A list ends on a null cursor, or when neither a next link nor `current_page < last_page`
+    points further (see `points_further`); an empty page that points further is followed, as
+    a filtered cursor page or items deleted meanwhile leave one (Tally bounds a run of them).
+    A next link wins over counting pages because it carries the server's own filters. `hint`
+    decides for bodies that say nothing: "page" goes on until a page is empty.
     """
-    if not page.items or hint == "none":
+    if hint == "none":
         return None
     if hint == "page" and page.shape in ("data", "bare"):
         number = page.number or _int(current.query.get("page")) or 1
-        return current.update_query(page=number + 1)
+        return current.update_query(page=number + 1) if page.items else None
     if page.is_cursor and page.next_cursor is None:
         return None
     if page.next_url is not None:
         return _link(page.next_url, current)
     if page.next_cursor is not None:
         return _link(page.next_cursor, current, cursor=True)
+    following = _next_number(page)
+    return None if following is None else current.update_query(page=following)
+
+
+def points_further(page: PageInfo) -> bool:
+    """Whether `page` itself says the list goes on (what `next_page_url` follows, hints
+    aside): a next link or cursor, unless a cursor list's cursor is null, or a page count."""
+    if page.is_cursor and page.next_cursor is None:
+        return False
+    return (
+        page.next_url is not None or page.next_cursor is not None or _next_number(page) is not None
+    )
+
+
+def _next_number(page: PageInfo) -> int | None:
+    """The number of the page after `page` while it is below `last_page`, else None."""
     if page.number is not None and page.last_page is not None and page.number < page.last_page:
-        return current.update_query(page=page.number + 1)
+        return page.number + 1
     return None
 
 
@@ -207,16 +228,20 @@ class Tally:
     read is not refused), or when every item on it that has an id repeats one this listing
     already gave (the server is looping; items without an id, or not objects, cannot tell).
     Ids are remembered as hashes, up to REMEMBERED_IDS of them; a page that only partly
-    repeats (an offset list shifted by an insert) is handed out as it is.
+    repeats (an offset list shifted by an insert) is handed out as it is. An empty page that
+    points further is refused after MAX_EMPTY_PAGES of them in a row (the server is looping).
     """
 
     max_pages: int | None
     pages: int = 0
     items: int = 0
+    empty_run: int = 0  # empty pages handed out since the last page with items
     _ids: set[int] = field(factory=set, repr=False)
+    _followed_empty: bool = field(default=False, repr=False)
 
     def check_next(self, url: URL) -> None:
-        """Refuse, with PaginationError, to fetch `url` once `max_pages` pages were given."""
+        """Refuse, with PaginationError, to fetch `url` once `max_pages` pages were given.
+        The first time a listing goes on past an empty page, say so in one log line."""
         if self.max_pages is not None and self.pages >= self.max_pages:
             raise self._error(
                 url,
@@ -224,14 +249,29 @@ class Tally:
                 f"has more pages after the {self.max_pages} of max_pages={self.max_pages}; "
                 "pass a larger max_pages (or None), or resume_from(next_token)",
             )
+        if self.empty_run and not self._followed_empty:
+            self._followed_empty = True
+            logger.info(
+                "the listing of %s had an empty page that says more follow (items filtered "
+                "out or deleted meanwhile?); following it, and up to %d such pages in a row",
+                url.path,
+                MAX_EMPTY_PAGES,
+            )
 
     def check(self, page: PageInfo, url: URL) -> list[int | None]:
         """The ids of `page` (fetched from `url`), or PaginationError if handing it out would
         go past a bound; nothing is recorded until `record`."""
         ids = [identity(item) for item in page.items]
-        if not page.items:
-            return ids
         number = self.pages + 1
+        if not page.items:
+            if self.empty_run >= MAX_EMPTY_PAGES and points_further(page):
+                raise self._error(
+                    url,
+                    "empty",
+                    f"page {number} is empty and says more follow, after {self.empty_run} "
+                    "such pages in a row (MAX_EMPTY_PAGES); the server is looping",
+                )
+            return ids
         if page.last_page is not None and max(number, page.number or 0) > page.last_page:
             raise self._error(
                 url,
@@ -257,9 +297,11 @@ class Tally:
         return ids
 
     def record(self, page: PageInfo, ids: list[int | None]) -> None:
-        """Count `page` as handed out and remember its ids while under REMEMBERED_IDS."""
+        """Count `page` as handed out (and the run of empty pages it ends or extends), and
+        remember its ids while under REMEMBERED_IDS."""
         self.pages += 1
         self.items += len(page.items)
+        self.empty_run = 0 if page.items else self.empty_run + 1
         for key in ids:
             if len(self._ids) >= REMEMBERED_IDS:
                 break

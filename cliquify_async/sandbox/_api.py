@@ -45,7 +45,8 @@ def list_handler(path: str, endpoint: Endpoint) -> Callable[[web.Request], Await
             cursor=query.cursor,
         )
         items = endpoint.select(state.data.items[endpoint.key], query.filters)
-        return web.json_response(render(state.config.pagination[path], items, page))
+        shape = state.config.pagination[path]
+        return web.json_response(render(shape, items, page, state.config.empty_pages))
 
     return handle
 

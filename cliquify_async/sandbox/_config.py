@@ -33,6 +33,15 @@ def _pagination_table(value: str | Mapping[str, str]) -> Mapping[str, Shape]:
     return MappingProxyType(shapes)
 
 
+def _positions(value: Iterable[int]) -> frozenset[int]:
+    """Walk positions to serve empty: page numbers from 1 (a cursor walk's n-th page)."""
+    positions = frozenset(value)
+    for position in positions:
+        if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+            raise ValueError(f"empty_pages: positions are pages from 1, got {position!r}")
+    return positions
+
+
 def _drop_fields(value: Iterable[str]) -> tuple[str, ...]:
     """Optional field names to omit from every item; ``id`` is mandatory and cannot go."""
     fields = (value,) if isinstance(value, str) else tuple(value)
@@ -124,6 +133,9 @@ class SandboxConfig:
     max_per_page: int = attrs.field(default=MAX_PER_PAGE, validator=[v.instance_of(int), v.ge(1)])
     # a per_page above max_per_page: served at the maximum, answered 422, or ignored entirely
     per_page_oversize: Oversize = attrs.field(default="clamp", validator=v.in_(get_args(Oversize)))
+    # walk positions (page n, or a cursor walk's n-th page) served with no items while the list
+    # still points on, as a server filtering after paging does; their items come a page later
+    empty_pages: frozenset[int] = attrs.field(default=frozenset(), converter=_positions)
     latency: float = attrs.field(default=0.0, validator=v.ge(0.0))  # seconds added to /api answers
     extra_fields: bool = False
     drop_fields: tuple[str, ...] = attrs.field(default=(), converter=_drop_fields)

@@ -1,10 +1,11 @@
-"""Hostile list responses: invented pages, repeats, malformed links, non-object items, absurd
-numbers. Each ends the listing with a typed error after every earlier item was yielded once,
-and the same client then completes a normal listing."""
+"""Hostile list responses: invented pages, repeats, endless empty pages, malformed links,
+non-object items, absurd numbers. Each ends the listing with a typed error after every earlier
+item was yielded once, and the same client then completes a normal listing."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from cliquify_async import (
     UntrustedURLError,
 )
 from cliquify_async._endpoints import FOLDERS
-from cliquify_async._pagination.rules import REMEMBERED_IDS, PageInfo, Tally
+from cliquify_async._pagination.rules import MAX_EMPTY_PAGES, REMEMBERED_IDS, PageInfo, Tally
 from cliquify_async._wire import MAX_URL_CHARS
 from tests.conftest import serving
 
@@ -189,7 +190,8 @@ async def test_a_page_that_only_partly_repeats_is_handed_out() -> None:
     pages = [folders(1, 2), folders(2, 3), []]  # an offset list shifted by an insert
 
     def respond(n: int, request: web.Request) -> Any:
-        return {"data": pages[n - 1], "current_page": n, "next_page_url": f"?page={n + 1}"}
+        following = f"?page={n + 1}" if n < len(pages) else None
+        return {"data": pages[n - 1], "current_page": n, "next_page_url": following}
 
     async with hostile(respond) as (client, _):
         assert ids(await client.folders.list().collect()) == [1, 2, 2, 3]
@@ -249,6 +251,81 @@ async def test_the_undecoded_listing_has_the_same_bounds() -> None:
         items, error = await drain(client.folders.list().undecoded())
         assert isinstance(error, PaginationError) and error.bound == "repeat"
         assert items == [{"id": 1}, None]
+
+
+# --- empty pages -----------------------------------------------------------------------------
+
+
+def empty_page(form: str, n: int, request: web.Request) -> dict[str, Any]:
+    """The n-th page, with no items but saying more follow, in `form`."""
+    nxt = f"{origin(request)}{PATH}?page={n + 1}"
+    if form == "cursor":
+        return {"data": [], "next_cursor": f"c{n}", "next_page_url": None}
+    if form == "cursor_resource":
+        return {"data": [], "links": {"next": nxt}, "meta": {"next_cursor": f"c{n}"}}
+    if form == "flat_link":
+        return {"data": [], "current_page": n, "next_page_url": nxt}
+    page = int(request.query.get("page", "1"))  # pages are read ahead by number, out of order
+    return {"data": [], "links": {}, "meta": {"current_page": page, "last_page": 10**9}}
+
+
+def pagination_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the pagination logger said."""
+    return [r.getMessage() for r in caplog.records if r.name == "cliquify_async.pagination"]
+
+
+@pytest.mark.parametrize("form", ["cursor", "cursor_resource", "flat_link", "last_page"])
+async def test_endless_empty_pages_end_with_a_typed_error_after_the_bound(
+    form: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cliquify_async.pagination")
+
+    async with hostile(lambda n, request: empty_page(form, n, request)) as (client, seen):
+        listing = client.folders.list()
+        items, error = await drain(listing)
+
+        assert isinstance(error, PaginationError)
+        assert error.bound == "empty"
+        assert error.pages == MAX_EMPTY_PAGES
+        assert PATH in str(error) and "MAX_EMPTY_PAGES" in str(error)
+        assert items == []
+        # The refused page, and at most the few read ahead past it (then cancelled).
+        assert MAX_EMPTY_PAGES + 1 <= len(seen) <= MAX_EMPTY_PAGES + 8
+        assert listing.next_token is not None  # still at the page refused
+        lines = pagination_lines(caplog)
+        assert len(lines) == 1 and "empty page" in lines[0] and PATH in lines[0]
+        await assert_recovers(client)
+
+
+async def test_runs_of_empty_pages_up_to_the_bound_are_followed() -> None:
+    run = MAX_EMPTY_PAGES + 1  # a page with items, then MAX_EMPTY_PAGES empty ones
+
+    def respond(n: int, request: web.Request) -> Any:
+        full = n % run == 1
+        data = pair(n // run + 1) if full else []
+        return {"data": data, "next_cursor": f"c{n}" if n < 2 * run + 1 else None}
+
+    async with hostile(respond) as (client, seen):
+        assert ids(await client.folders.list().collect()) == [1, 2, 3, 4, 5, 6]
+        assert len(seen) == 2 * run + 1
+
+
+async def test_empty_pages_that_point_nowhere_end_the_listing_even_past_the_bound() -> None:
+    def respond(n: int, request: web.Request) -> Any:
+        return {"data": [], "next_cursor": f"c{n}" if n <= MAX_EMPTY_PAGES else None}
+
+    async with hostile(respond) as (client, seen):
+        assert await client.folders.list().collect() == []
+        assert len(seen) == MAX_EMPTY_PAGES + 1
+
+
+async def test_an_empty_page_under_the_page_hint_ends_the_listing() -> None:
+    def respond(n: int, request: web.Request) -> Any:
+        return {"data": pair(n) if n < 3 else []}
+
+    async with hostile(respond, pagination={"folders.list": "page"}) as (client, seen):
+        assert ids(await client.folders.list().collect()) == [1, 2, 3, 4]
+        assert len(seen) == 3
 
 
 # --- malformed links and cursors --------------------------------------------------------------

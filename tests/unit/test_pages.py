@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page, trusted
+from cliquify_async._pagination.rules import (
+    PageInfo,
+    next_page_url,
+    points_further,
+    read_page,
+    trusted,
+)
 from cliquify_async._wire import encode_query
 from cliquify_async.errors import ResponseDecodeError, UntrustedURLError
 
@@ -358,20 +364,43 @@ def test_simple_paginator_with_link_continues() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "following"),
+    [
+        ({**resource_body(), "data": []}, f"{PATH}?page=2"),
+        ({**resource_body(), "data": [], "links": {}}, f"{PATH}?page=2"),  # by last_page
+        ({**flat_body(), "data": []}, f"{PATH}?page=2"),
+        ({**simple_body(), "data": []}, f"{PATH}?page=2"),
+        ({**cursor_body(), "data": []}, f"{PATH}?cursor={CURSOR}"),
+        ({**cursor_resource_body(), "data": []}, f"{PATH}?cursor={CURSOR}"),
+    ],
+)
+def test_an_empty_page_that_points_further_is_followed(body: Any, following: str) -> None:
+    info = read_page(body)
+    assert points_further(info)
+    assert next_page_url(info, URL(f"{PATH}?page=1")) == URL(following)
+
+
+@pytest.mark.parametrize(
     "body",
     [
-        {**resource_body(), "data": []},
-        {**flat_body(), "data": []},
-        {**simple_body(), "data": []},
-        {**cursor_body(), "data": []},
-        {**cursor_resource_body(), "data": []},
+        {**resource_body(current=3), "data": []},
+        {**flat_body(current=3), "data": []},
+        {**simple_body(has_more=False), "data": []},
+        {**cursor_body(None), "data": []},
+        {**cursor_resource_body(None), "data": []},
         {"data": []},
         [],
     ],
 )
-def test_empty_data_ends_the_list(body: Any) -> None:
+def test_an_empty_page_that_points_nowhere_ends_the_list(body: Any) -> None:
     info = read_page(body)
+    assert not points_further(info)
     assert next_page_url(info, URL(f"{PATH}?page=1")) is None
+
+
+@pytest.mark.parametrize("body", [{"data": []}, []])
+def test_an_empty_page_ends_a_page_hint(body: Any) -> None:
+    assert next_page_url(read_page(body), URL(f"{PATH}?page=3"), "page") is None
 
 
 def test_cursor_follows_next_page_url() -> None:

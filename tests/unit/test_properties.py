@@ -17,7 +17,7 @@ from yarl import URL
 from cliquify_async import _drift as drift
 from cliquify_async import errors, models
 from cliquify_async._convert import _build, _exact_models, converter, structure, structure_many
-from cliquify_async._pagination.rules import PageInfo, next_page_url, read_page
+from cliquify_async._pagination.rules import PageInfo, next_page_url, points_further, read_page
 from cliquify_async._timestamps import parse_datetime
 from cliquify_async._wire import decode_json, error_for_response, parse_retry_after
 from cliquify_async.models import Asset
@@ -242,8 +242,17 @@ current_urls = st.builds(
 
 @SMALL
 @given(info=page_infos, current=current_urls)
-def test_next_page_url_ends_on_empty_items(info: PageInfo, current: URL) -> None:
-    assert next_page_url(info, current) is None
+def test_an_empty_page_goes_on_exactly_where_it_points_further(
+    info: PageInfo, current: URL
+) -> None:
+    try:
+        following = next_page_url(info, current)
+    except errors.MalformedURLError:
+        assert points_further(info)  # only a link the listing would follow is read
+        return
+    assert (following is not None) == points_further(info)
+    if info.shape in ("data", "bare"):
+        assert next_page_url(info, current, "page") is None  # the page hint ends on it
 
 
 @SETTINGS
