@@ -38,6 +38,8 @@ logger = get_logger("ratelimit")
 
 DEFAULT_MAX_WAIT: Final = 120.0
 """Seconds: the longest wait any header may impose (RetryPolicy.max_retry_after's default)."""
+UNNAMED: Final = 0
+"""In ServerLimits.limited: a 429 that named no count (no limit has a count of 0)."""
 MAX_COUNT: Final = 1_000_000
 """The most requests per window a server may report (no API needs more; a larger number is
 a broken header, and multiplied by the pace it would stand for an endless window)."""
@@ -190,7 +192,9 @@ class ServerLimits:
     stacked: dict[int, FixedWindow] = field(factory=dict)
     heard_limit: bool = False
     limited: set[int] = field(factory=set)
-    """Tiers whose 429 the next cool-down applies to."""
+    """Tiers whose 429 the next cool-down applies to (UNNAMED: a 429 that named no count)."""
+    unnamed_reset: float | None = None
+    """When the window of a limit that names no count last reopened (its 429's cool-down end)."""
     refusals: Refusals = field(factory=Refusals, eq=False)
     journal: Journal = field(factory=Journal, eq=False)
 
@@ -265,11 +269,19 @@ class ServerLimits:
         for tier in self.tiers:
             if tier.limit in self.limited:
                 tier.rate_limited(closes_by)
+        if UNNAMED in self.limited:
+            self.unnamed_reset = closes_by
         self.limited.clear()
 
     def _observe_429(self, sent_at: float, received_at: float, reading: Reading) -> None:
         wait = reading.retry_after if reading.retry_after is not None else reading.closes_in
         limit = reading.limit
+        if limit is None and self.heard_limit:
+            self.limited.add(UNNAMED)
+            unnamed = self._unnamed_limit(sent_at, received_at, wait)
+            if unnamed is not None:
+                self.limited.add(unnamed.limit)
+            return
         if limit is None or limit == self.primary.limit or not self.heard_limit:
             tier = self.primary
             if limit is not None:
@@ -289,6 +301,19 @@ class ServerLimits:
             )
             self.primary.limit = limit
             self.primary.assume(limit * self.pace)
+
+    def _unnamed_limit(
+        self, sent_at: float, received_at: float, wait: float | None
+    ) -> FixedWindow | None:
+        """A 429 that names no count from a server whose other answers name theirs: a limit
+        in front of the API (a proxy, a gateway). Its first 429 only says when its window
+        reopens; the next one shows its count, the requests we sent from then to this one,
+        and becomes a limit like one named in its own 429s."""
+        reset = self.unnamed_reset
+        if reset is None or wait is None:
+            return None
+        count = self.primary.sent_since(reset) - self.primary.sent_since(sent_at)
+        return self._stacked_limit(count, sent_at, received_at, wait) if count >= 1 else None
 
     def _stacked_limit(
         self, limit: int, sent_at: float, received_at: float, wait: float | None

@@ -6,13 +6,18 @@ such a window; this model keeps each of our windows inside one of the server's. 
 window with the first request sent after the last one closed, lets `limit` requests into it,
 and holds the next until the window has surely closed on the server too.
 
-The window's length is either given (the user set `rate_window`) or learned. Learning uses
-only bounds that hold whatever the network did: a request the server says opened its window
-(`Remaining == limit - 1`) reached it after we sent it, and the response to the first request
-of the next window came back after that window opened, so `received(next opener) - sent(this
-opener)` is never shorter than the window; nor is the close a 429's Retry-After or an
-X-RateLimit-Reset names, measured from the opener's send. The window in force is the
-shortest such bound seen, so it only ever tightens toward the truth from above.
+Every moment is taken on the sending side: a request reaches the server some delay after
+it is sent, about the same delay for each (the guard, a share of the window, covers the
+difference). So a window the server opened at our opener's arrival closes for us `window`
+after the opener's send, and the next may go then, plus the guard; waiting for the opener's
+answer instead would lose the whole round trip at every window's edge.
+
+The window's length is either given (the user set `rate_window`) or learned, from bounds: the
+request the server says opened the next window (`Remaining == limit - 1`) arrived after this
+one had closed, so `sent(next opener) - sent(this opener)` is not shorter than the window (with
+the same delay on the way); nor is the close a 429's Retry-After or an X-RateLimit-Reset names,
+received and measured from the opener's send. The window in force is the shortest such bound
+seen, so it only ever tightens toward the truth from above.
 
 No server answer may hold the client back longer than `max_window` (the client's max_wait,
 120 s by default): a bound longer than that is not learned (a warning says so once), and a
@@ -34,7 +39,7 @@ logger = get_logger("ratelimit")
 # How long after a window's first request we wait, beyond the window itself, before the next
 # window's first request: the opener reached the server some time after we sent it.
 MAX_GUARD = 0.25
-GUARD_SHARE = 0.02
+GUARD_SHARE = 0.01
 PAUSE = 4  # intervals of silence before an opener that make its span say nothing
 
 
@@ -84,8 +89,6 @@ class FixedWindow:
     """When the server said the current window closes (Retry-After, X-RateLimit-Reset)."""
     server_opened: float | None = None
     """The send time of the last request the server said opened its window."""
-    opener_received: float | None = None
-    """When the answer to the current window's opener came back, if the server confirmed it."""
     _remaining: tuple[float, int] | None = None  # (send time, Remaining) of the latest send heard
     _last_counted: float | None = None  # the latest send the server counted after its opener
     _sends: deque[float] = field(factory=deque)
@@ -96,18 +99,15 @@ class FixedWindow:
         return min(MAX_GUARD, GUARD_SHARE * self.window)
 
     @property
-    def closes_at(self) -> float | None:
-        """When the current window has surely closed on the server as well.
+    def span(self) -> float:
+        """How long the current window lasts: an assumed one holds at most `max_window`."""
+        return self.window if self.known else min(self.window, self.max_window)
 
-        A confirmed window closed `window` after its opener arrived, which was before its
-        answer came back; a window we opened ourselves is counted from the send, plus the
-        guard for the trip. A close the server named bounds both.
-        """
-        span = self.window if self.known else min(self.window, self.max_window)
-        if self.opener_received is not None:
-            estimate: float | None = self.opener_received + span
-        else:
-            estimate = None if self.opened_at is None else self.opened_at + span
+    @property
+    def closes_at(self) -> float | None:
+        """When a request sent may no longer arrive in the current window: `window` after
+        its opener was sent, plus the guard, or the close the server named, if earlier."""
+        estimate = None if self.opened_at is None else self.opened_at + self.span
         if self.closes_by is not None:
             # Both are upper bounds when the window is known; an assumed one is no bound.
             if estimate is None or not self.known:
@@ -147,6 +147,10 @@ class FixedWindow:
             count += 1
         return count
 
+    def sent_between(self, after: float, before: float) -> int:
+        """Requests sent after `after` and before `before`."""
+        return sum(1 for sent in reversed(self._sends) if after < sent < before)
+
     def sends_since(self, moment: float) -> list[float]:
         """The send times at or after `moment`, oldest first."""
         return [sent for sent in self._sends if sent >= moment]
@@ -165,9 +169,9 @@ class FixedWindow:
         while self._sends and self._sends[0] < now - 2 * (self.window + self.guard):
             self._sends.popleft()
 
-    def _open(self, sent_at: float, received_at: float | None = None) -> None:
+    def _open(self, sent_at: float) -> None:
         """A new window opens with the request sent at `sent_at`; nothing of the last holds."""
-        self.opened_at, self.opener_received = sent_at, received_at
+        self.opened_at = sent_at
         self.exhausted, self.closes_by = False, None
 
     def assume(self, window: float) -> None:
@@ -207,10 +211,13 @@ class FixedWindow:
             self.closes_by = closes_by if self.closes_by is None else min(self.closes_by, closes_by)
             if self.server_opened is not None and sent_at >= self.server_opened:
                 learned = self.bound_by_close(closes_by) or learned
-        counted = self.opened_at is not None and sent_at >= self.opened_at
-        # The server has counted every request we sent after this one, or will.
-        if remaining is not None and counted and self.sent_since(sent_at) - 1 >= remaining:
-            self.exhausted = True
+        if remaining is not None and self.opened_at is not None and sent_at >= self.opened_at:
+            # The server will count in this window every request we sent after this one and
+            # before the window's length had passed since its opener: with the same delay on
+            # the way, a later one arrives after the close, in the next window.
+            horizon = self.opened_at + self.span
+            if self.sent_between(sent_at, horizon) >= remaining:
+                self.exhausted = True
         return learned
 
     def _place(self, sent_at: float, received_at: float, remaining: int) -> bool:
@@ -222,9 +229,9 @@ class FixedWindow:
         if remaining == self.limit - 1:
             if self.server_opened is not None and sent_at <= self.server_opened:
                 return False
-            learned = self._learn_between_openers(received_at)
+            learned = self._learn_between_openers(sent_at)
             self.server_opened, self._last_counted = sent_at, None
-            self._open(sent_at, received_at)
+            self._open(sent_at)
             return learned
         if self.server_opened is not None and sent_at > self.server_opened:
             self._last_counted = max(sent_at, self._last_counted or sent_at)
@@ -234,17 +241,17 @@ class FixedWindow:
             self._open(sent_at)
         return False
 
-    def _learn_between_openers(self, received_at: float) -> bool:
-        """The previous window lasted at most until this opener's answer. Until a window is
-        known, that counts only if our requests kept coming at about the pace up to it:
-        after an idle pause the span says nothing of the window's length."""
+    def _learn_between_openers(self, sent_at: float) -> bool:
+        """The previous window lasted at most until this opener, sent at `sent_at`. Until a
+        window is known, that counts only if our requests kept coming at about the pace up
+        to it: after an idle pause the span says nothing of the window's length."""
         if self.server_opened is None:
             return False
         last = self._last_counted or self.server_opened
         pause = PAUSE * self.window / self.limit + self.guard  # our own hold waits a guard
-        if not self.known and received_at - last > pause:
+        if not self.known and sent_at - last > pause:
             return False
-        return self.learn(received_at - self.server_opened)
+        return self.learn(sent_at - self.server_opened)
 
     def bound_by_close(self, closes_by: float) -> bool:
         """The server named when its current window closes; True when that tightened the

@@ -25,7 +25,7 @@ def test_l_per_w_seconds_is_a_budget_of_l_despite_float_rounding(limit: int, win
 
 def test_the_guard_is_a_share_of_the_window_capped() -> None:
     assert FixedWindow(limit=60, window=60.0).guard == 0.25
-    assert FixedWindow(limit=5, window=0.5).guard == pytest.approx(0.01)
+    assert FixedWindow(limit=5, window=0.5).guard == pytest.approx(0.005)
 
 
 @pytest.mark.parametrize("window", [0.1, 0.43, 1.0, 60.0])
