@@ -15,8 +15,9 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._pagination.flight import AUTO, Concurrency, Flight, check_concurrency
 from ._pagination.page_size import MAX
-from ._pagination.paginator import AsyncPaginator, check_concurrency
+from ._pagination.paginator import AsyncPaginator
 from ._pagination.rules import DEFAULT_MAX_PAGES, PaginationHint, check_hints
 from ._plugins import RateGate, TokenStore
 from ._ratelimit.gate import LocalRateGate
@@ -32,7 +33,7 @@ from .resources._base import Calls
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_PAGE_CONCURRENCY = 4
+DEFAULT_PAGE_CONCURRENCY: Concurrency = AUTO
 
 
 class CliquifyClient(AsyncClosing):
@@ -51,9 +52,11 @@ class CliquifyClient(AsyncClosing):
     aiohttp.ClientTimeout) bounds each attempt, not the wait at the gate. `read_limits` bounds
     what one response may make the client hold or wait for (see ReadLimits).
 
-    Once a page says how many pages there are, a listing fetches up to `page_concurrency`
-    pages at a time (still through the gate, still yielded in order), so slow responses do
-    not leave the rate budget idle; `prefetch=True` reads one page ahead on cursor lists too.
+    Once a page says how many pages there are, a listing fetches several pages at a time
+    (still through the gate, still yielded in order), so slow responses do not leave the rate
+    budget idle: by default (`page_concurrency="auto"`) as many as the gate's pace times the
+    answers' recent time needs, across all the client's listings; a number fixes how many
+    per listing. `prefetch=True` reads one page ahead on cursor lists too.
     A `session` you pass in is used as it is and never closed. `rate_gate` and `token_store`
     replace the in-process gate and token cache, so several processes can share one budget
     and one token (see `cliquify_async.redis`).
@@ -78,7 +81,7 @@ class CliquifyClient(AsyncClosing):
         session: aiohttp.ClientSession | None = None,
         rate_gate: RateGate | None = None,
         token_store: TokenStore | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        page_concurrency: Concurrency = DEFAULT_PAGE_CONCURRENCY,
         prefetch: bool = False,
         paths: Mapping[str, str] | None = None,
         pagination: Mapping[str, PaginationHint] | None = None,
@@ -124,6 +127,7 @@ class CliquifyClient(AsyncClosing):
         )
         self._retry = self._transport.retry
         self._page_concurrency = check_concurrency(page_concurrency)
+        self._flight = Flight.of(self._transport)
         self._prefetch = prefetch
         self._bind_resources()
 
@@ -177,7 +181,7 @@ class CliquifyClient(AsyncClosing):
         self,
         *,
         max_retries: int | RetryPolicy | None = None,
-        page_concurrency: int | None = None,
+        page_concurrency: Concurrency | None = None,
         prefetch: bool | None = None,
     ) -> Self:
         """A view of this client with other per-call settings, sharing its session and gate."""
@@ -224,6 +228,7 @@ class CliquifyClient(AsyncClosing):
             url,
             retry=self._retry,
             concurrency=self._page_concurrency,
+            flight=self._flight,
             prefetch=self._prefetch,
             hint=self._pagination.get(endpoint.key, "auto"),
             sizing=sizing,

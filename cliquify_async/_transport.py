@@ -77,6 +77,21 @@ class ClientStats:
     """Requests replayed once with a new token after a 401."""
 
 
+@define
+class AnswerTime:
+    """Recent seconds from sending an /api/* request to having read its answer: an average
+    that follows a change within a few answers (what `page_concurrency="auto"` sizes by)."""
+
+    seconds: float | None = None
+
+    def record(self, seconds: float) -> None:
+        if self.seconds is None:
+            self.seconds = seconds
+        else:
+            self.seconds += ANSWER_WEIGHT * (seconds - self.seconds)
+
+
+ANSWER_WEIGHT = 0.25  # the weight of the newest answer in AnswerTime's average
 MAX_REDIRECTS = 10
 
 
@@ -139,6 +154,7 @@ class Transport:
         )
         self.tokens = TokenManager(self.credentials.fetch, store=token_store, secrets=self.secrets)
         self.stats = ClientStats()
+        self.answer_time = AnswerTime()
         self.page_sizes = PageSizes()
         self._retried: dict[tuple[RetryPolicy, object], Callable[..., Awaitable[Any]]] = {}
         self._session = session
@@ -320,7 +336,10 @@ class Transport:
                     raise error_for_response(
                         response.status, text, response.headers, method=method, url=str(url)
                     )
-                return await read(response)
+                result = await read(response)
+                if bearer is not None and not file:
+                    self.answer_time.record(time.monotonic() - started)
+                return result
         except TimeoutError as exc:
             raise errors.APITimeoutError("timed out", method=method, url=str(url)) from exc
         except aiohttp.ClientError as exc:

@@ -5,12 +5,19 @@ only speed left. Laravel takes `per_page` and caps it: a paginator reports the s
 (`per_page` or `meta.per_page`), a form request answers a too-large value with a 422 that names
 the maximum. `per_page="max"` asks for PROBE once, reads back what the server did, and pages
 with that; a clamping server costs no extra request, a 422 one.
+
+A server usually applies one cap to every endpoint, so the size one endpoint showed is what
+the others are asked for first, and while one endpoint's first page is on its way with no
+size known, the others wait for it: a harvest of every endpoint spends at most one refused
+request, not one per endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Final
 
 from ..errors import ValidationError
@@ -27,13 +34,27 @@ class PageSizes:
     def __init__(self) -> None:
         self._sizes: dict[str, int] = {}
         self._expected: dict[str, int] = {}
+        self._shown: int | None = None  # the size the first endpoint to answer showed
+        self._probe = asyncio.Lock()  # held by a first page asked with nothing known
 
     def __repr__(self) -> str:
         return f"<PageSizes {self._sizes}>"
 
     def size_for(self, key: str) -> int:
-        """The size to ask for: the one learned, else the one expected, else PROBE."""
-        return self._sizes.get(key) or self._expected.get(key, PROBE)
+        """The size to ask for: the one learned, else the one expected, else the one another
+        endpoint showed, else PROBE."""
+        return self._sizes.get(key) or self._expected.get(key) or self._shown or PROBE
+
+    @asynccontextmanager
+    async def first_page(self, key: str) -> AsyncIterator[int]:
+        """Around the first request of a listing of `key` that learns its size: the size to
+        ask for. While nothing is known for `key`, one such request runs at a time, so the
+        others ask for the size it shows instead of each being refused."""
+        if key in self._sizes or key in self._expected or self._shown is not None:
+            yield self.size_for(key)
+            return
+        async with self._probe:
+            yield self.size_for(key)
 
     def expect(self, key: str, size: int) -> None:
         """Ask for `size` first instead of PROBE (what an earlier session learned); the
@@ -45,8 +66,11 @@ class PageSizes:
         return self._sizes.get(key)
 
     def learn(self, key: str, size: int) -> None:
-        """Keep the size the server used for `key` (the first answer decides)."""
+        """Keep the size the server used for `key` (the first answer decides); the first
+        size any endpoint shows is what the others ask for first."""
         self._sizes.setdefault(key, size)
+        if self._shown is None:
+            self._shown = size
 
 
 def size_used(info: PageInfo, asked: int) -> int | None:

@@ -18,7 +18,8 @@ from .._retry import RetryPolicy
 from .._tasks import background
 from .._transport import Transport
 from ..errors import ConfigurationError, PaginationError, ValidationError
-from .page_size import PROBE, PageSizes, size_refused, size_used
+from .flight import AUTO, Concurrency, Flight, check_concurrency
+from .page_size import PageSizes, size_refused, size_used
 from .rules import (
     DEFAULT_MAX_PAGES,
     PageInfo,
@@ -53,13 +54,6 @@ class Page(Generic[T]):
     next_token: str | None
     shape: Shape
     raw: list[Any] = field(factory=list, repr=False)
-
-
-def check_concurrency(pages: int) -> int:
-    """`pages` if it is a usable read-ahead (at least 1); else ConfigurationError."""
-    if pages < 1:
-        raise ConfigurationError("page_concurrency must be at least 1")
-    return pages
 
 
 def check_max_pages(pages: int | None) -> int | None:
@@ -100,8 +94,9 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
     `resume_from`. Several tasks may draw from one paginator; each page is fetched once.
 
     A listing whose server goes past the pages or items it announced, repeats a page of items
-    already given, or goes on past `max_pages` (default DEFAULT_MAX_PAGES, None for no bound)
-    ends with PaginationError, and a page whose next link or cursor is malformed or leaves the
+    already given, sends more than MAX_EMPTY_PAGES empty pages in a row that each say more
+    follow, or goes on past `max_pages` (default DEFAULT_MAX_PAGES, None for no bound) ends
+    with PaginationError, and a page whose next link or cursor is malformed or leaves the
     API with MalformedURLError or UntrustedURLError (its items are not handed out: going on
     from it is impossible, and a rerun retries it whole). Items before the error were each
     yielded once; `next_token` stays at the page refused, so a harvest stores nothing twice.
@@ -114,7 +109,8 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         url: URL | None,
         *,
         retry: RetryPolicy | None = None,
-        concurrency: int = 1,
+        concurrency: Concurrency = 1,
+        flight: Flight | None = None,
         prefetch: bool = False,
         hint: PaginationHint = "auto",
         decode: bool = True,
@@ -127,6 +123,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._endpoint = endpoint
         self._retry = retry
         self._concurrency = check_concurrency(concurrency)
+        self._flight = flight or Flight.of(transport)
         self._prefetch = prefetch
         self._hint = hint
         self._decode = decode
@@ -184,6 +181,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             url,
             retry=self._retry,
             concurrency=self._concurrency,
+            flight=self._flight,
             prefetch=self._prefetch,
             hint=self._hint,
             decode=decode,
@@ -297,27 +295,42 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
 
     async def _fetch(self, url: URL) -> _Fetched:
         """One page: request, shape, items, and the link the server gives to the next."""
-        sizing = self._sizing
+        self._flight.in_flight += 1
         try:
-            body = await self._transport.get_json(url, retry=self._retry)
-        except ValidationError as exc:
-            refused = None if sizing is None else size_refused(exc)
-            if sizing is None or refused is None:
-                raise
-            # The server refused the size asked for and named its maximum: ask again at that.
-            sizing.learn(self._endpoint.key, refused)
-            url = url.update_query(per_page=refused)
-            body = await self._transport.get_json(url, retry=self._retry)
-        info = read_page(body, url=str(url))
-        if sizing is not None:
-            self._sizing = None
-            used = size_used(info, int(url.query.get("per_page", PROBE)))
-            if used is not None:
-                sizing.learn(self._endpoint.key, used)
+            if self._sizing is None:
+                info = read_page(
+                    await self._transport.get_json(url, retry=self._retry), url=str(url)
+                )
+            else:
+                url, info = await self._fetch_sizing(url, self._sizing)
+        finally:
+            self._flight.in_flight -= 1
         following = next_page_url(info, url, self._hint)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
         return _Fetched(url=url, info=info, following=following)
+
+    async def _fetch_sizing(self, url: URL, sizing: PageSizes) -> tuple[URL, PageInfo]:
+        """The first page of a `per_page="max"` listing, at the size `sizing` says to ask
+        for; a 422 that names the cap is asked again at it. The size used is learned."""
+        key = self._endpoint.key
+        async with sizing.first_page(key) as size:
+            url = url.update_query(per_page=size)
+            try:
+                body = await self._transport.get_json(url, retry=self._retry)
+            except ValidationError as exc:
+                refused = size_refused(exc)
+                if refused is None:
+                    raise
+                sizing.learn(key, refused)
+                url = url.update_query(per_page=refused)
+                body = await self._transport.get_json(url, retry=self._retry)
+            self._sizing = None
+            info = read_page(body, url=str(url))
+            used = size_used(info, int(url.query.get("per_page", size)))
+            if used is not None:
+                sizing.learn(key, used)
+        return url, info
 
     def _advance(self, url: URL, fetched: _Fetched, items: list[T]) -> Page[T]:
         """Move past `url`; a next link the listing already followed ends it."""
@@ -342,12 +355,16 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         return self._last
 
     def _read_ahead(self, url: URL, fetched: _Fetched) -> None:
-        """Start fetching the pages after this one: up to `concurrency` of them once the
-        server has said how many there are, or just the next one when `prefetch` is on."""
+        """Start fetching the pages after this one: up to `concurrency` of them (with "auto",
+        what the client's Flight leaves room for) once the server has said how many there
+        are, or just the next one when `prefetch` is on."""
         info, following = fetched.info, self._next
         if following is None or self._next_key is None:
             return
-        ahead = self._concurrency
+        if self._concurrency == AUTO:
+            ahead = self._flight.ahead(len(self._ahead))
+        else:  # a number: that many pages at once, so 1 reads nothing ahead
+            ahead = self._concurrency if self._concurrency > 1 else 0
         if self._tally.max_pages is not None:  # no page beyond the last one allowed
             ahead = min(ahead, self._tally.max_pages - self._tally.pages)
             if ahead <= 0:
@@ -358,7 +375,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             if ahead == 0:
                 return
         wanted: dict[PageKey, URL] = {}
-        if self._prefetch or (self._concurrency > 1 and info.last_page is not None):
+        if self._prefetch or (ahead >= 1 and info.last_page is not None):
             wanted[self._next_key] = following
         if info.number is not None and info.last_page is not None and not info.is_cursor:
             # Pages further on differ from this one's URL in their number alone; a URL is

@@ -15,9 +15,10 @@ from ._pagination import Item
 
 DEFAULT_PER_PAGE: Final = 15
 MAX_PER_PAGE: Final = 100
-Oversize = Literal["clamp", "reject", "ignore"]
+Oversize = Literal["clamp", "reject", "reject-between", "ignore"]
 """What a list does with a per_page above its maximum: serve the maximum (a paginator that
-clamps), answer 422 (a form request's `max` rule), or always serve its default size."""
+clamps), answer 422 (a form request's `max` rule, or its `between` rule), or always serve
+its default size."""
 _INTEGER: Final = re.compile(r"-?\d+")
 
 
@@ -121,8 +122,12 @@ def parse_query(
 
     page = integer("page", 1)
     per_page = integer("per_page", 1)
-    if oversize == "reject" and per_page is not None and per_page > max_per_page:
-        errors["per_page"] = [f"The per page field must not be greater than {max_per_page}."]
+    if oversize.startswith("reject") and per_page is not None and per_page > max_per_page:
+        errors["per_page"] = [
+            f"The per page field must be between 1 and {max_per_page}."
+            if oversize == "reject-between"
+            else f"The per page field must not be greater than {max_per_page}."
+        ]
     if oversize == "ignore":
         per_page = None
     filters: dict[str, int | str] = {}

@@ -142,3 +142,26 @@ async def test_a_size_the_server_no_longer_takes_is_learned_again(
     assert await harvest_assets(make_client(second), tmp_path / "export.db") == ASSETS
 
     assert asset_requests(second) == ["500"] + ["200"] * math.ceil(ASSETS / 200)
+
+
+@pytest.mark.parametrize("oversize", ["reject", "reject-between"])
+async def test_a_harvest_of_every_endpoint_spends_one_refused_request_in_all(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path, oversize: str
+) -> None:
+    sandbox = await make_sandbox(
+        rate_limit=None, assets=ASSETS, max_per_page=500, per_page_oversize=oversize
+    )
+    client = make_client(sandbox)
+
+    report = await Harvester(client, str(tmp_path)).run()
+
+    assert len(report.resources) == len(BY_NAME)
+    refused = [r for r in sandbox.stats.requests if r.status == 422]
+    assert len(refused) == 1
+    # Every endpoint then asks for the cap the refused one named, from its first page on.
+    firsts: dict[str, str | None] = {}
+    for request in sandbox.stats.requests:
+        if request.path.startswith("/api/") and request.status == 200:
+            firsts.setdefault(request.path, request.query.get("per_page"))
+    assert set(firsts.values()) == {"500"}
+    assert report.resources["assets"].items == ASSETS
