@@ -18,7 +18,7 @@ from ._pagination.paginator import AsyncPaginator, Page, PageIterator
 from ._pagination.walk import Walk, walk
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
 from ._ratelimit.gate import LocalRateGate
-from ._ratelimit.limits import RateLimit
+from ._ratelimit.limits import RateBudget, RateLimit
 from ._readers import ReadLimits
 from ._retry import RetryPolicy
 from ._transport import ClientStats
@@ -33,6 +33,7 @@ from .errors import (
     CliquifyError,
     CompanyNotFoundError,
     ConfigurationError,
+    DeadlineExceededError,
     InactiveEnterpriseError,
     InsufficientScopeError,
     InvalidClientError,
@@ -73,6 +74,7 @@ __all__ = [
     "Color",
     "CompanyNotFoundError",
     "ConfigurationError",
+    "DeadlineExceededError",
     "DownloadProgress",
     "Endpoint",
     "Folder",
@@ -96,6 +98,7 @@ __all__ = [
     "PageIterator",
     "PaginationError",
     "PermissionDeniedError",
+    "RateBudget",
     "RateGate",
     "RateLimit",
     "RateLimitError",

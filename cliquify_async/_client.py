@@ -15,17 +15,18 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._options import Priority
 from ._pagination.flight import AUTO, Concurrency, Flight, check_concurrency
 from ._pagination.page_size import MAX
 from ._pagination.paginator import AsyncPaginator
 from ._pagination.rules import DEFAULT_MAX_PAGES, PaginationHint, check_hints
 from ._plugins import RateGate, TokenStore
 from ._ratelimit.gate import LocalRateGate
-from ._ratelimit.limits import RateLimit
+from ._ratelimit.limits import RateBudget, RateLimit
 from ._readers import DEFAULT_READ_LIMITS, ReadLimits
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Transport
-from ._wire import QueryValue, encode_query, server_url
+from ._wire import QueryValue, encode_query, server_url, user_agent
 from .errors import ConfigurationError
 from .resources import Assets, Auth, BrandKits, Folders, Templates
 from .resources._base import Calls
@@ -88,6 +89,9 @@ class CliquifyClient(AsyncClosing):
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         read_limits: ReadLimits = DEFAULT_READ_LIMITS,
+        call_timeout: float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        app_name: str | None = None,
     ) -> None:
         config = ClientConfig.resolve(
             client_id,
@@ -124,15 +128,19 @@ class CliquifyClient(AsyncClosing):
             session=session,
             trace_configs=trace_configs,
             read_limits=read_limits,
+            user_agent=user_agent(app_name),
         )
-        self._retry = self._transport.retry
+        self._transport.options = self._transport.options.evolve(
+            timeout=call_timeout, headers=default_headers
+        )
+        self._options = self._transport.options
         self._page_concurrency = check_concurrency(page_concurrency)
         self._flight = Flight.of(self._transport)
         self._prefetch = prefetch
         self._bind_resources()
 
     def _bind_resources(self) -> None:
-        calls = Calls(transport=self._transport, retry=self._retry, paginate=self.paginate)
+        calls = Calls(transport=self._transport, options=self._options, paginate=self.paginate)
         self.templates = Templates(calls)
         self.folders = Folders(calls)
         self.assets = Assets(calls)
@@ -168,6 +176,13 @@ class CliquifyClient(AsyncClosing):
         return self._transport.gate.limits
 
     @property
+    def rate_budget(self) -> RateBudget | None:
+        """The current window's budget as the latest answer showed it: requests remaining
+        (and when the window resets, if the server said), so a service can shed load before
+        it is throttled. None until an answer names it."""
+        return self._transport.rate_budget
+
+    @property
     def stats(self) -> ClientStats:
         """Counters of requests, token requests, retries and 429s, shared with `with_options`."""
         return self._transport.stats
@@ -181,19 +196,39 @@ class CliquifyClient(AsyncClosing):
         self,
         *,
         max_retries: int | RetryPolicy | None = None,
+        timeout: float | None = None,
+        priority: Priority | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int] | None = None,
         page_concurrency: Concurrency | None = None,
         prefetch: bool | None = None,
     ) -> Self:
-        """A view of this client with other per-call settings, sharing its session and gate."""
+        """A view of this client with other per-call settings, sharing its session and gate.
+
+        `timeout` is each call's deadline in seconds, the wait at the rate gate, every attempt
+        and the backoff between them included (DeadlineExceededError past it; for a listing,
+        each page's). `priority="high"` goes ahead of the requests already waiting at the
+        gate (never past the server's limits). `headers` and `extra_query` are added to each
+        request (the SDK's own headers, Authorization and Accept, cannot be replaced).
+        """
         clone = copy.copy(self)
         if page_concurrency is not None:
             clone._page_concurrency = check_concurrency(page_concurrency)
         if prefetch is not None:
             clone._prefetch = prefetch
         if isinstance(max_retries, RetryPolicy):
-            clone._retry = max_retries
+            retry = max_retries
         elif max_retries is not None:
-            clone._retry = attrs.evolve(self._retry, max_retries=max_retries)
+            retry = attrs.evolve(self._options.retry, max_retries=max_retries)
+        else:
+            retry = self._options.retry
+        clone._options = self._options.evolve(
+            retry=retry,
+            timeout=timeout,
+            priority=priority,
+            headers=headers,
+            extra_query=extra_query,
+        )
         clone._bind_resources()
         return clone
 
@@ -226,7 +261,7 @@ class CliquifyClient(AsyncClosing):
             self._transport,
             endpoint,
             url,
-            retry=self._retry,
+            options=self._options,
             concurrency=self._page_concurrency,
             flight=self._flight,
             prefetch=self._prefetch,
@@ -258,7 +293,7 @@ class CliquifyClient(AsyncClosing):
         `server_url`); OSError if the file cannot be written.
         """
         checked = server_url(str(url), what="download URL", base=self.base_url)
-        return await self._transport.download(checked, Path(path), retry=self._retry)
+        return await self._transport.download(checked, Path(path), self._options)
 
     async def __aenter__(self) -> Self:
         self._transport.open()

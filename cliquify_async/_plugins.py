@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
+from ._options import Priority
 from ._ratelimit.limits import RateLimit
 from .models import AccessToken
 
@@ -22,9 +23,11 @@ from .models import AccessToken
 class RateGate(Protocol):
     """Decides when each /api/* request may be sent; one per client, shared by all its tasks."""
 
-    async def acquire(self) -> float:
+    async def acquire(self, *, priority: Priority = "normal") -> float:
         """Wait until one request may be sent now; returns its send time (any clock) for
-        `observe`. Cancellation must leave no trace."""
+        `observe`. A "high" request goes ahead of those already waiting (the keyword is
+        passed only for "high", so a gate without it serves normal calls). Cancellation
+        must leave no trace."""
         ...
 
     async def observe(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:

@@ -8,8 +8,10 @@ out of the timeout and counts the replay against the budget.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, cast
@@ -17,7 +19,7 @@ from typing import Any, Literal, ParamSpec, cast
 import aiohttp
 import attrs
 from attrs import define, frozen
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from . import errors
@@ -25,8 +27,10 @@ from ._auth import ClientCredentials, TokenManager
 from ._config import ClientConfig, same_origin
 from ._endpoints import TOKEN_PATH
 from ._log import get_logger
+from ._options import CallOptions, Pairs
 from ._pagination.page_size import PageSizes
 from ._plugins import RateGate, TokenStore
+from ._ratelimit.limits import RateBudget
 from ._readers import (
     DEFAULT_READ_LIMITS,
     R,
@@ -36,9 +40,9 @@ from ._readers import (
     read_json,
     save_to,
 )
-from ._redact import Secrets, register, unregister
+from ._redact import Secrets, redact, register, unregister
 from ._retry import RetryPolicy
-from ._wire import DEFAULT_HEADERS, error_for_response, server_url
+from ._wire import DEFAULT_HEADERS, USER_AGENT, error_for_response, request_id, server_url
 from .models import AccessToken
 
 logger = get_logger("transport")
@@ -53,12 +57,28 @@ DEFAULT_READ_TIMEOUT = 30.0
 
 
 @frozen
-class Probe:
-    """What one request got back: status, headers and the parsed (or raw) body."""
+class Answer:
+    """What one request got back: status, headers (secrets masked), the server's request id
+    and the parsed (or raw) body."""
 
     status: int
     headers: Mapping[str, str]
     body: Any
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, response: aiohttp.ClientResponse, body: Any) -> Answer:
+        headers = CIMultiDictProxy(CIMultiDict((k, redact(v)) for k, v in response.headers.items()))
+        return cls(response.status, headers, body, request_id(headers))
+
+
+@define
+class Spent:
+    """Where a call's time went, for the message of a deadline that ran out."""
+
+    gate_wait: float = 0.0
+    attempts: int = 0
+    in_attempts: float = 0.0
 
 
 @define
@@ -135,6 +155,7 @@ class Transport:
         session: aiohttp.ClientSession | None,
         trace_configs: list[aiohttp.TraceConfig] | None,
         read_limits: ReadLimits = DEFAULT_READ_LIMITS,
+        user_agent: str = USER_AGENT,
     ) -> None:
         self.secrets = Secrets()
         """The client secret and the tokens held, masked in every text that leaves the SDK
@@ -144,6 +165,9 @@ class Transport:
         self.config = config
         self._api_prefix = config.url("/api/").path
         self.retry = retry
+        self.options = CallOptions(retry=retry)
+        """The calls' settings where a call gives none (the client's own view)."""
+        self.user_agent = user_agent
         self.timeout = api_timeout(timeout)
         self._download_timeout = download_timeout(timeout)
         self.read_limits = read_limits
@@ -155,6 +179,8 @@ class Transport:
         self.tokens = TokenManager(self.credentials.fetch, store=token_store, secrets=self.secrets)
         self.stats = ClientStats()
         self.answer_time = AnswerTime()
+        self.rate_budget: RateBudget | None = None
+        """The reporting limit's budget as the latest /api/* answer that named it said."""
         self.page_sizes = PageSizes()
         self._retried: dict[tuple[RetryPolicy, object], Callable[..., Awaitable[Any]]] = {}
         self._session = session
@@ -191,97 +217,157 @@ class Transport:
         """True for URLs under the API's /api/ prefix: they take the token and pass the gate."""
         return same_origin(url, self.config.base_url) and url.path.startswith(self._api_prefix)
 
-    async def get_json(self, url: URL, *, retry: RetryPolicy | None = None) -> Any:
-        """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay."""
-        return await self._api(url, self._read_json, retry or self.retry)
+    async def get(self, url: URL, options: CallOptions | None = None) -> Answer:
+        """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay;
+        the answer with its status, headers and request id."""
+        return await self._api(url, self._read_answer, options or self.options)
 
-    async def download(self, url: URL, dest: Path, *, retry: RetryPolicy | None = None) -> int:
+    async def _read_answer(self, response: aiohttp.ClientResponse) -> Answer:
+        return Answer.of(response, await self._read_json(response))
+
+    async def download(self, url: URL, dest: Path, options: CallOptions | None = None) -> int:
         """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs.
 
         A file elsewhere is fetched with aiohttp following its redirects. One under /api/ is
         redirected here, hop by hop, so the token goes with a hop only to /api/ again.
         """
         save = partial(save_to, dest, limits=self.read_limits)
-        policy = retry or self.retry
+        options = options or self.options
         for _ in range(MAX_REDIRECTS + 1):
             if not self.is_api(url):
-                return await self._retrying(policy, self._send)("GET", url, read=save, file=True)
+                send = self._retrying(options.retry, self._send)
+                return await send("GET", url, read=save, file=True)
             try:
-                return await self._api(url, save, policy, file=True)
+                return await self._api(url, save, options, file=True)
             except _Redirect as hop:
                 url = server_url(hop.location, what=f"redirect from {url.path}", base=url)
         raise errors.APIConnectionError(
             f"more than {MAX_REDIRECTS} redirects", method="GET", url=str(url)
         )
 
-    async def probe(self, url: URL) -> Probe:
+    async def probe(self, url: URL) -> Answer:
         """One GET of an /api/* URL that reports any answer instead of raising (for the
         doctor): through the gate with the token, no retries."""
-
-        async def keep(response: aiohttp.ClientResponse) -> Probe:
-            body = await self._read_json(response)
-            return Probe(response.status, CIMultiDict(response.headers), body)
-
         try:
-            return await self._api(url, keep, RetryPolicy(max_retries=0))
+            return await self.get(url, CallOptions(retry=RetryPolicy(max_retries=0)))
         except errors.APIStatusError as exc:
-            return Probe(exc.status, CIMultiDict(exc.headers), exc.body)
+            return Answer(exc.status, exc.headers, exc.body, request_id(exc.headers))
 
     async def post_oauth(
         self,
         path: str,
         body: dict[str, Any],
+        options: CallOptions | None = None,
         *,
-        retry: RetryPolicy | None = None,
         form: bool = False,
     ) -> Any:
-        """POST JSON (or a form) to an /oauth/* helper: no gate, no bearer token, retried."""
-        send = self._retrying(retry or self.retry, self._send)
+        """POST JSON (or a form) to an /oauth/* helper: no gate, no bearer token, retried,
+        within the call's deadline."""
+        options = options or self.options
+        send = self._retrying(options.retry, self._send)
         url = self.config.url(path)
-        if form:
-            return await send("POST", url, read=self._read_json, form_body=body)
-        return await send("POST", url, read=self._read_json, json_body=body)
+        json_body, form_body = (None, body) if form else (body, None)
+        async with self._deadline(options, "POST", url, Spent()):
+            return await send(
+                "POST",
+                url,
+                read=self._read_json,
+                headers=options.headers,
+                json_body=json_body,
+                form_body=form_body,
+            )
 
     async def _api(
-        self, url: URL, read: Reader[R], policy: RetryPolicy, *, file: bool = False
+        self, url: URL, read: Reader[R], options: CallOptions, *, file: bool = False
     ) -> R:
-        """Send with the token through the gate, retried, with one 401 replay; `file` marks
-        a download (any Accept, redirects followed, no total timeout)."""
+        """Send with the token through the gate, retried, with one 401 replay, all within
+        the call's deadline; `file` marks a download (any Accept, redirects followed, no
+        total timeout)."""
         if not self.is_api(url):
             raise errors.UntrustedURLError(
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
                 url=str(url),
             )
-        send = self._retrying(policy, self._send_api)
-        token = await self.tokens.get()
+        url = url.extend_query(options.extra_query) if options.extra_query else url
+        send = self._retrying(options.retry, self._send_api)
+        spent = Spent()
+        async with self._deadline(options, "GET", url, spent):
+            token = await self.tokens.get()
+            try:
+                return await send(url, token, read, options, spent, file)
+            except errors.AuthenticationError:
+                await self.tokens.discard(token.access_token)
+                self.stats.auth_replays += 1
+                logger.info("401 from %s: replaying once with a new token", url.path)
+                return await send(url, await self.tokens.get(), read, options, spent, file)
+
+    @asynccontextmanager
+    async def _deadline(
+        self, options: CallOptions, method: str, url: URL, spent: Spent
+    ) -> AsyncIterator[None]:
+        """Within the call's deadline, if it has one: DeadlineExceededError past it."""
+        if options.timeout is None:
+            yield
+            return
         try:
-            return await send(url, token, read, policy.max_retry_after, file)
-        except errors.AuthenticationError:
-            await self.tokens.discard(token.access_token)
-            self.stats.auth_replays += 1
-            logger.info("401 from %s: replaying once with a new token", url.path)
-            return await send(url, await self.tokens.get(), read, policy.max_retry_after, file)
+            async with asyncio.timeout(options.timeout):
+                yield
+        except TimeoutError as exc:  # an attempt's own timeout is an APITimeoutError
+            raise errors.DeadlineExceededError(
+                options.timeout,
+                gate_wait=spent.gate_wait,
+                attempts=spent.attempts,
+                in_attempts=spent.in_attempts,
+                method=method,
+                url=str(url),
+            ) from exc
 
     async def _send_api(
-        self, url: URL, token: AccessToken, read: Reader[R], max_cool_down: float, file: bool
+        self,
+        url: URL,
+        token: AccessToken,
+        read: Reader[R],
+        options: CallOptions,
+        spent: Spent,
+        file: bool,
     ) -> R:
-        sent_at = await self.gate.acquire()
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        try:
+            if options.priority == "high":
+                sent_at = await self.gate.acquire(priority="high")
+            else:
+                sent_at = await self.gate.acquire()
+        finally:  # counted also when the deadline ends the wait
+            started = loop.time()
+            spent.gate_wait += started - asked
         try:
             return await self._send(
                 "GET",
                 url,
                 read=read,
                 bearer=token.access_token,
+                headers=options.headers,
                 file=file,
-                on_answer=partial(self.gate.observe, sent_at),
+                on_answer=partial(self._answered, sent_at),
             )
         except errors.RateLimitError as exc:
             self.stats.rate_limited += 1
             # A wait beyond the retry cap is the caller's to decide on: it gets the error
             # with retry_after, and the client is not silently frozen for that long.
-            if exc.retry_after is not None and exc.retry_after <= max_cool_down:
+            if exc.retry_after is not None and exc.retry_after <= options.retry.max_retry_after:
                 await self.gate.cool_down(exc.retry_after)
             raise
+        finally:
+            spent.attempts += 1
+            spent.in_attempts += loop.time() - started
+
+    async def _answered(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
+        """An /api/* answer arrived: the gate learns from it, and its budget is kept."""
+        await self.gate.observe(sent_at, status, headers)
+        budget = RateBudget.of(headers, now=time.time())
+        if budget is not None:
+            self.rate_budget = budget
 
     async def _send(
         self,
@@ -292,6 +378,7 @@ class Transport:
         json_body: dict[str, Any] | None = None,
         form_body: dict[str, Any] | None = None,
         bearer: str | None = None,
+        headers: Pairs = (),
         file: bool = False,
         on_answer: Callable[[int, Mapping[str, str]], Awaitable[None]] | None = None,
     ) -> R:
@@ -301,9 +388,10 @@ class Transport:
         token must not follow it); a file may be redirected to its storage.
         """
         session = self.open()
-        headers = dict(_FILE_HEADERS if file else DEFAULT_HEADERS)
+        sent = {**(_FILE_HEADERS if file else DEFAULT_HEADERS), "User-Agent": self.user_agent}
+        sent.update(headers)  # a call's own; never the SDK's (CallOptions refuses those)
         if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
+            sent["Authorization"] = f"Bearer {bearer}"
             self.stats.requests += 1
         elif url.path.endswith(TOKEN_PATH):
             self.stats.token_requests += 1
@@ -314,7 +402,7 @@ class Transport:
                 url,
                 json=json_body,
                 data=form_body,
-                headers=headers,
+                headers=sent,
                 allow_redirects=file and bearer is None,  # see download()
                 auto_decompress=not file,
                 timeout=self._download_timeout if file else self.timeout,

@@ -28,6 +28,37 @@ DEFAULT_HEADERS: Final[Mapping[str, str]] = {
     "User-Agent": USER_AGENT,
 }
 
+REQUEST_ID_HEADERS: Final = (
+    "x-request-id",
+    "request-id",
+    "x-correlation-id",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+)
+"""Headers in which servers and their gateways name a request, most common first."""
+MAX_REQUEST_ID: Final = 200  # characters kept of a request id: an id, not a document
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The server's id of the request an answer is for, from the first header that names
+    one; only printable ASCII is kept, and at most MAX_REQUEST_ID characters."""
+    named = {name.lower(): value for name, value in headers.items()}
+    for name in REQUEST_ID_HEADERS:
+        value = "".join(c for c in named.get(name, "")[:MAX_REQUEST_ID] if " " <= c <= "~")
+        if value.strip():
+            return value.strip()
+    return None
+
+
+def user_agent(app_name: str | None) -> str:
+    """The SDK's User-Agent, with the application's name after it when one is given."""
+    if app_name is None:
+        return USER_AGENT
+    if not app_name.strip() or any(not " " <= c <= "~" for c in app_name):
+        raise errors.ConfigurationError(f"app_name must be printable ASCII, got {app_name!r}")
+    return f"{USER_AGENT} {app_name.strip()}"
+
+
 # Statuses worth another attempt; everything else is the caller's problem.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 

@@ -11,6 +11,7 @@ cause. The tree::
     ├── PaginationError               a listing went past a bound (announced pages, repeats)
     ├── APIConnectionError            the request never got an HTTP answer
     │   └── APITimeoutError           ... because a timeout ran out
+    │       └── DeadlineExceededError ... the call's own, gate wait and retries included
     ├── OutputError                   the harvest output cannot be written safely (an OSError)
     │   └── OutputLockedError         ... because another live harvest holds it
     ├── ResponseDecodeError           a 2xx body that is not the JSON we expect
@@ -54,6 +55,7 @@ __all__ = [
     "CliquifyError",
     "CompanyNotFoundError",
     "ConfigurationError",
+    "DeadlineExceededError",
     "InactiveEnterpriseError",
     "InsufficientScopeError",
     "InvalidClientError",
@@ -147,6 +149,35 @@ class APIConnectionError(CliquifyError):
 
 class APITimeoutError(APIConnectionError):
     """A connect, read or total timeout ran out before the response was complete."""
+
+
+class DeadlineExceededError(APITimeoutError):
+    """A call's deadline (`with_options(timeout=...)`) ran out: the wait at the rate gate,
+    the attempts and the backoff between them, all counted. The message says where the time
+    went; so do `gate_wait`, `attempts` and `in_attempts` (seconds)."""
+
+    def __init__(
+        self,
+        deadline: float,
+        *,
+        gate_wait: float,
+        attempts: int,
+        in_attempts: float,
+        method: str,
+        url: str,
+    ) -> None:
+        backoff = max(0.0, deadline - gate_wait - in_attempts)
+        super().__init__(
+            f"deadline of {deadline:g} s exceeded: {gate_wait:.2f} s waiting at the rate gate, "
+            f"{in_attempts:.2f} s in {attempts} attempt{'' if attempts == 1 else 's'}, "
+            f"{backoff:.2f} s between them",
+            method=method,
+            url=url,
+        )
+        self.deadline = deadline
+        self.gate_wait = gate_wait
+        self.attempts = attempts
+        self.in_attempts = in_attempts
 
 
 class ResponseDecodeError(CliquifyError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
@@ -14,9 +15,9 @@ from .._closing import AsyncClosing
 from .._convert import structure_many
 from .._endpoints import Endpoint
 from .._log import get_logger
-from .._retry import RetryPolicy
+from .._options import CallOptions
 from .._tasks import background
-from .._transport import Transport
+from .._transport import Answer, Transport
 from ..errors import ConfigurationError, PaginationError, ValidationError
 from .flight import AUTO, Concurrency, Flight, check_concurrency
 from .page_size import PageSizes, size_refused, size_used
@@ -43,7 +44,8 @@ class Page(Generic[T]):
     `number`, `per_page`, `total` and `last_page` are None where the server's pagination
     shape does not give them. `next_token` resumes the listing after this page (see
     `AsyncPaginator.resume_from`); it is None on the last page. `raw` holds the items as the
-    server sent them, for archiving them unchanged.
+    server sent them, for archiving them unchanged. `status`, `headers` (secrets masked) and
+    `request_id` (X-Request-Id and the like, when the server sends one) are the answer's.
     """
 
     items: list[T]
@@ -54,6 +56,9 @@ class Page(Generic[T]):
     next_token: str | None
     shape: Shape
     raw: list[Any] = field(factory=list, repr=False)
+    status: int = 200
+    headers: Mapping[str, str] = field(factory=dict, repr=False)
+    request_id: str | None = None
 
 
 def check_max_pages(pages: int | None) -> int | None:
@@ -82,6 +87,7 @@ class _Fetched:
     url: URL  # the URL fetched: the one asked for, or its retry at a smaller page size
     info: PageInfo
     following: URL | None
+    answer: Answer
 
 
 class AsyncPaginator(AsyncClosing, Generic[T]):
@@ -108,7 +114,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         endpoint: Endpoint[T],
         url: URL | None,
         *,
-        retry: RetryPolicy | None = None,
+        options: CallOptions | None = None,
         concurrency: Concurrency = 1,
         flight: Flight | None = None,
         prefetch: bool = False,
@@ -121,7 +127,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._tally = Tally(max_pages=check_max_pages(max_pages))
         self._sizing = sizing  # set while the first page is to learn the largest page size
         self._endpoint = endpoint
-        self._retry = retry
+        self._options = options or transport.options
         self._concurrency = check_concurrency(concurrency)
         self._flight = flight or Flight.of(transport)
         self._prefetch = prefetch
@@ -179,7 +185,7 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             self._transport,
             self._endpoint,
             url,
-            retry=self._retry,
+            options=self._options,
             concurrency=self._concurrency,
             flight=self._flight,
             prefetch=self._prefetch,
@@ -298,39 +304,38 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._flight.in_flight += 1
         try:
             if self._sizing is None:
-                info = read_page(
-                    await self._transport.get_json(url, retry=self._retry), url=str(url)
-                )
+                answer = await self._transport.get(url, self._options)
+                info = read_page(answer.body, url=str(url))
             else:
-                url, info = await self._fetch_sizing(url, self._sizing)
+                url, answer, info = await self._fetch_sizing(url, self._sizing)
         finally:
             self._flight.in_flight -= 1
         following = next_page_url(info, url, self._hint)
         if following is not None:
             following = trusted(following, url, self._transport.config.base_url)
-        return _Fetched(url=url, info=info, following=following)
+        return _Fetched(url=url, info=info, following=following, answer=answer)
 
-    async def _fetch_sizing(self, url: URL, sizing: PageSizes) -> tuple[URL, PageInfo]:
+    async def _fetch_sizing(self, url: URL, sizing: PageSizes) -> tuple[URL, Answer, PageInfo]:
         """The first page of a `per_page="max"` listing, at the size `sizing` says to ask
         for; a 422 that names the cap is asked again at it. The size used is learned."""
         key = self._endpoint.key
         async with sizing.first_page(key) as size:
             url = url.update_query(per_page=size)
             try:
-                body = await self._transport.get_json(url, retry=self._retry)
+                answer = await self._transport.get(url, self._options)
             except ValidationError as exc:
                 refused = size_refused(exc)
                 if refused is None:
                     raise
                 sizing.learn(key, refused)
                 url = url.update_query(per_page=refused)
-                body = await self._transport.get_json(url, retry=self._retry)
+                answer = await self._transport.get(url, self._options)
             self._sizing = None
-            info = read_page(body, url=str(url))
+            info = read_page(answer.body, url=str(url))
             used = size_used(info, int(url.query.get("per_page", size)))
             if used is not None:
                 sizing.learn(key, used)
-        return url, info
+        return url, answer, info
 
     def _advance(self, url: URL, fetched: _Fetched, items: list[T]) -> Page[T]:
         """Move past `url`; a next link the listing already followed ends it."""
@@ -351,6 +356,9 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
             next_token=None if following is None else _token(following),
             shape=info.shape,
             raw=info.items,
+            status=fetched.answer.status,
+            headers=fetched.answer.headers,
+            request_id=fetched.answer.request_id,
         )
         return self._last
 

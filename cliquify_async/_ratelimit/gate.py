@@ -15,9 +15,11 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from .._log import get_logger
+from .._options import Priority
 from ..errors import ConfigurationError
 from .limits import DEFAULT_MAX_WAIT, Journal, RateLimit, Reading, ServerLimits, check_max_wait
 from .state import Decision, GateState
+from .turns import Turns
 from .window import Refusals
 
 logger = get_logger("ratelimit")
@@ -77,7 +79,8 @@ class StoreUnavailable(Exception):
 class StateGate:
     """A RateGate whose every decision is GateState's (`cliquify_async._ratelimit.state`).
 
-    Requests queue first come, first served; the one at the head asks for a permit, waits as
+    Requests queue, "high" ones first, then first come, first served (Turns); the one at the
+    head asks for a permit, waits as
     long as the answer says, and asks again, so a 429 or a window that fills meanwhile holds
     it too. A subclass says where the state lives and how a step changes it atomically
     (`_change`). While the store is unreachable, a cool-down heard here still holds this
@@ -100,7 +103,7 @@ class StateGate:
         self._clock: Clock = clock or LoopClock()
         self._refusals = Refusals()
         self._journal = Journal()
-        self._queue = asyncio.Lock()
+        self._turns = Turns()
         self._held_until = 0.0  # a cool-down the store could not be told of, on the loop's clock
 
     def initial_state(self) -> GateState:
@@ -144,10 +147,11 @@ class StateGate:
         limits = self._state_seen().limits
         return 0.0 if limits is None else limits.interval
 
-    async def acquire(self) -> float:
+    async def acquire(self, *, priority: Priority = "normal") -> float:
         """Wait for a permit; returns the send time (on the gate's clock) to pass back to
-        `observe`. Cancelled while waiting, it leaves no trace."""
-        async with self._queue:
+        `observe`. A "high" request asks before the others waiting in this process (the
+        server's limits hold it all the same). Cancelled while waiting, it leaves no trace."""
+        async with self._turns.turn(priority):
             paced, attempt = False, 0
             while True:
                 held = self._held_until - asyncio.get_running_loop().time()

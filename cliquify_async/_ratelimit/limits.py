@@ -38,6 +38,8 @@ logger = get_logger("ratelimit")
 
 DEFAULT_MAX_WAIT: Final = 120.0
 """Seconds: the longest wait any header may impose (RetryPolicy.max_retry_after's default)."""
+MAX_RESET: Final = 86_400.0
+"""Seconds: the furthest reset a budget reports (a later one is a broken header)."""
 UNNAMED: Final = 0
 """In ServerLimits.limited: a 429 that named no count (no limit has a count of 0)."""
 MAX_COUNT: Final = 1_000_000
@@ -138,6 +140,36 @@ def _within(value: str | None, wait: float | None, max_wait: float) -> bool:
     """True for a Retry-After of at most `max_wait`, not printed negative: RFC 9110 allows
     none, and read as 0 it would name a close of the window at this very moment."""
     return wait is not None and wait <= max_wait and not (value or "").lstrip().startswith("-")
+
+
+@frozen
+class RateBudget:
+    """What the latest answer said of the reporting limit's current window: `remaining` of
+    `limit` requests left, and when the window resets (unix time), as seen at `seen_at`.
+    A service can shed load before it is throttled."""
+
+    limit: int | None
+    remaining: int
+    resets_at: float | None
+    """None when the server did not say (Laravel names it only on a 429)."""
+    seen_at: float
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str], *, now: float) -> RateBudget | None:
+        """The budget an answer's X-RateLimit-* headers show at unix time `now`; None when
+        they show none, or one out of bounds."""
+        remaining = int_header(headers, "X-RateLimit-Remaining")
+        limit = int_header(headers, "X-RateLimit-Limit")
+        if (
+            remaining is None
+            or remaining > MAX_COUNT
+            or not (limit is None or 1 <= limit <= MAX_COUNT)
+        ):
+            return None
+        closes_in = reset_in(headers.get("X-RateLimit-Reset"), now=now)
+        if closes_in is not None and not closes_in <= MAX_RESET:
+            closes_in = None
+        return cls(limit, remaining, None if closes_in is None else now + closes_in, now)
 
 
 @frozen

@@ -28,7 +28,7 @@ class Auth(Resource):
         """
         value = await self._value(token)
         body = {"token": value}
-        data = await self._transport.post_oauth(INTROSPECT_PATH, body, retry=self._retry)
+        data = await self._transport.post_oauth(INTROSPECT_PATH, body, self._options)
         return structure(unwrap(data, "data"), TokenInfo, url=INTROSPECT_PATH)
 
     async def revoke(self, token: str | AccessToken | None = None) -> None:
@@ -40,7 +40,7 @@ class Auth(Resource):
         """
         value = await self._value(token)
         try:
-            await self._transport.post_oauth(REVOKE_PATH, {"token": value}, retry=self._retry)
+            await self._transport.post_oauth(REVOKE_PATH, {"token": value}, self._options)
         except (InvalidTokenError, TokenNotFoundError):
             await self._transport.tokens.discard(value)
             raise

@@ -7,8 +7,8 @@ from typing import Protocol, TypeVar
 from attrs import frozen
 
 from .._endpoints import Endpoint
+from .._options import CallOptions
 from .._pagination.paginator import AsyncPaginator
-from .._retry import RetryPolicy
 from .._transport import Transport
 from .._wire import QueryValue
 
@@ -26,11 +26,11 @@ class Paginate(Protocol):
 @frozen
 class Calls:
     """What a namespace is given by its client (or a `with_options` view of it): the
-    pipeline, the retry policy of its calls, and the client's way to list. The client builds
-    it; the namespaces need not import the client, nor reach into it."""
+    pipeline, the options of its calls, and the client's way to list. The client builds it;
+    the namespaces need not import the client, nor reach into it."""
 
     transport: Transport
-    retry: RetryPolicy
+    options: CallOptions
     paginate: Paginate
 
 
@@ -51,9 +51,9 @@ class Resource:
         return self._calls.transport
 
     @property
-    def _retry(self) -> RetryPolicy:
-        """The retry policy of this view of the client (`with_options` may give it another)."""
-        return self._calls.retry
+    def _options(self) -> CallOptions:
+        """The options of this view of the client's calls (`with_options` may give others)."""
+        return self._calls.options
 
     def _list(
         self, endpoint: Endpoint[T], filters: dict[str, QueryValue], max_pages: int | None
