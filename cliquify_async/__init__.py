@@ -14,6 +14,7 @@ from ._harvest.harvester import (
 from ._harvest.jsonl import JSONLinesSink
 from ._harvest.sink import Checkpoint, HarvestSink
 from ._harvest.sqlite import SQLiteSink
+from ._log import log_from_environment
 from ._pagination.paginator import AsyncPaginator, Page, PageIterator
 from ._pagination.walk import Walk, walk
 from ._plugins import MemoryTokenStore, RateGate, StoredToken, TokenStore
@@ -55,6 +56,7 @@ from .errors import (
 from .models import AccessToken, Asset, BrandKit, Color, Folder, Logo, Tag, Template, TokenInfo
 
 logging.getLogger("cliquify_async").addHandler(logging.NullHandler())
+log_from_environment()
 
 __all__ = [
     "APIConnectionError",

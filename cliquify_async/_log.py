@@ -8,6 +8,8 @@ second log line) and is cut to `MAX_ARG_CHARS`, so a 5 MB field name makes a sho
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Any, Final, Literal
 
 from ._redact import redacted_start
@@ -83,3 +85,27 @@ def get_logger(concept: Concept) -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+LOG_ENV: Final = "CLIQUIFY_LOG"
+LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def log_from_environment() -> None:
+    """`CLIQUIFY_LOG=debug|info|warning` writes the SDK's records at that level to stderr,
+    for a quick look without configuring logging; any other value is said once, on stderr.
+    Called once, when the package is imported."""
+    value = os.environ.get(LOG_ENV, "").strip().lower()
+    if not value:
+        return
+    root = logging.getLogger(ROOT)
+    if value not in LEVELS:
+        shown = escaped(value[:40])
+        print(
+            f"cliquify_async: {LOG_ENV}={shown} is not one of {', '.join(LEVELS)}", file=sys.stderr
+        )
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(LEVELS[value])
