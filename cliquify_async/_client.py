@@ -15,6 +15,7 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._network import NetworkSettings, SSLSetting, check_session_settings
 from ._options import Priority
 from ._pagination.flight import AUTO, Concurrency, Flight, check_concurrency
 from ._pagination.page_size import MAX
@@ -64,9 +65,10 @@ class CliquifyClient(AsyncClosing):
 
     Raises ConfigurationError (a ValueError) at construction for missing credentials, an
     invalid or plain-http non-loopback base URL, unknown `paths` or `pagination` keys,
-    `trace_configs` together with a `session` (they would be ignored), and out-of-range
-    numbers. Calls on a closed client raise ClientClosedError; everything the
-    API or the network does wrong is a CliquifyError subclass (see `cliquify_async.errors`).
+    `trace_configs` or network settings together with a `session` (they would be ignored),
+    an `ssl` CA path that cannot be read, and out-of-range numbers. Calls on a closed client
+    raise ClientClosedError; everything the API or the network does wrong is a CliquifyError
+    subclass (see `cliquify_async.errors`).
     """
 
     def __init__(
@@ -92,6 +94,10 @@ class CliquifyClient(AsyncClosing):
         call_timeout: float | None = None,
         default_headers: Mapping[str, str] | None = None,
         app_name: str | None = None,
+        trust_env: bool = False,
+        ssl: SSLSetting = True,
+        connection_limit: int = 100,
+        connection_limit_per_host: int = 0,
     ) -> None:
         config = ClientConfig.resolve(
             client_id,
@@ -106,6 +112,13 @@ class CliquifyClient(AsyncClosing):
                 "trace_configs apply to a session the client makes; add them to the "
                 "aiohttp.ClientSession you pass instead"
             )
+        network = NetworkSettings(
+            trust_env=trust_env,
+            ssl=ssl,
+            connection_limit=connection_limit,
+            connection_limit_per_host=connection_limit_per_host,
+        )
+        check_session_settings(network, session)
         retry = (
             max_retries
             if isinstance(max_retries, RetryPolicy)
@@ -129,6 +142,7 @@ class CliquifyClient(AsyncClosing):
             trace_configs=trace_configs,
             read_limits=read_limits,
             user_agent=user_agent(app_name),
+            network=network,
         )
         self._transport.options = self._transport.options.evolve(
             timeout=call_timeout, headers=default_headers

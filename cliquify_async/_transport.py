@@ -27,6 +27,7 @@ from ._auth import ClientCredentials, TokenManager
 from ._config import ClientConfig, same_origin
 from ._endpoints import TOKEN_PATH
 from ._log import get_logger
+from ._network import DEFAULT_NETWORK, NetworkSettings
 from ._options import CallOptions, Pairs
 from ._pagination.page_size import PageSizes
 from ._plugins import RateGate, TokenStore
@@ -156,6 +157,7 @@ class Transport:
         trace_configs: list[aiohttp.TraceConfig] | None,
         read_limits: ReadLimits = DEFAULT_READ_LIMITS,
         user_agent: str = USER_AGENT,
+        network: NetworkSettings = DEFAULT_NETWORK,
     ) -> None:
         self.secrets = Secrets()
         """The client secret and the tokens held, masked in every text that leaves the SDK
@@ -186,6 +188,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._trace_configs = trace_configs
+        self._network = network
         self.state: State = "unopened"
 
     def check_open(self) -> None:
@@ -199,7 +202,7 @@ class Transport:
         """The session, created in the running loop on first use; refuses after close."""
         self.check_open()
         if self._session is None:
-            self._session = aiohttp.ClientSession(trace_configs=self._trace_configs)
+            self._session = self._network.session(self._trace_configs)
         self.state = "open"
         return self._session
 
@@ -433,6 +436,13 @@ class Transport:
         except aiohttp.ClientError as exc:
             raise errors.APIConnectionError(
                 f"connection failed: {type(exc).__name__}", method=method, url=str(url)
+            ) from exc
+        except ValueError as exc:  # aiohttp: .netrc credentials beside the bearer token
+            if isinstance(exc, errors.CliquifyError) or "AUTHORIZATION" not in str(exc):
+                raise
+            raise errors.ConfigurationError(
+                f"the request to {url.host} could not be sent: {exc}; with trust_env=True, a "
+                ".netrc entry for this host (or a default one) adds credentials of its own"
             ) from exc
 
     def _retrying(
