@@ -7,6 +7,7 @@ Chain, outermost first: record -> latency -> throttle (/api only) -> faults -> J
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Final
 
 from aiohttp import hdrs, web
@@ -41,13 +42,16 @@ def create_app(state: SandboxState) -> web.Application:
 
 @web.middleware
 async def _record(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Append a RecordedRequest to the stats once the request is answered."""
+    """Append a RecordedRequest to the stats once the request is answered; the answer names
+    the request (X-Request-Id), as many APIs' gateways do."""
     state = request.app[STATE]
     arrived = state.config.clock()
     status: int | None = None
     try:
         response = await handler(request)
         status = response.status
+        if not response.prepared:  # a file already streaming has sent its headers
+            response.headers.setdefault("X-Request-Id", uuid.uuid4().hex)
         return response
     finally:
         fault = request.get(_FAULT)

@@ -262,3 +262,15 @@ async def test_sandbox_fixture_example_passes_under_pytest() -> None:
 
     assert process.returncode == 0, out.decode() + err.decode()
     assert re.search(r"\b4 passed\b", out.decode())
+
+
+# --- service_calls.py -----------------------------------------------------------------------------
+
+
+async def test_service_calls_with_its_own_sandbox() -> None:
+    out, _ = await run("service_calls.py", "--sandbox")
+
+    assert re.search(r"^folders: 8 \(status 200, request id [0-9a-f]{32}\)$", out, re.MULTILINE)
+    assert re.search(r"^budget: \d+ of 10 left in this window$", out, re.MULTILINE)
+    assert re.search(r"^deadline: 0\.05 s, 0\.0\d s of it at the gate$", out, re.MULTILINE)
+    assert out.rstrip().endswith("bulk: 400 assets")
