@@ -65,7 +65,7 @@ def exported(path: str) -> list[str]:
 def docs(session: nox.Session) -> None:
     """The documentation site: `mkdocs build --strict`, offline, into a temporary folder,
     then a check that the API reference lists every public name."""
-    session.install("-e", ".[docs,redis]")
+    session.install("-e", ".[docs,redis,otel]")
     site = Path(session.create_tmp()) / "site"
     session.run(
         "mkdocs",
@@ -83,7 +83,7 @@ def docs(session: nox.Session) -> None:
     wanted = [f"cliquify_async.{n}" for n in exported("cliquify_async/__init__.py")]
     wanted = [name for name in wanted if name.rpartition(".")[2] not in errors]
     wanted += [f"cliquify_async.errors.{n}" for n in errors]
-    for module in ("sandbox/__init__", "redis/__init__", "pytest_plugin"):
+    for module in ("sandbox/__init__", "redis/__init__", "pytest_plugin", "otel"):
         names = exported(f"cliquify_async/{module}.py")
         wanted += [f"cliquify_async.{module.removesuffix('/__init__')}.{n}" for n in names]
     missing = [name for name in wanted if name not in ids]

@@ -26,6 +26,7 @@ from ._ratelimit.gate import LocalRateGate
 from ._ratelimit.limits import RateBudget, RateLimit
 from ._readers import DEFAULT_READ_LIMITS, ReadLimits
 from ._retry import RetryPolicy
+from ._telemetry import NO_TELEMETRY, Telemetry
 from ._transport import ClientStats, Transport
 from ._wire import QueryValue, encode_query, server_url, user_agent
 from .errors import ConfigurationError
@@ -98,6 +99,7 @@ class CliquifyClient(AsyncClosing):
         ssl: SSLSetting = True,
         connection_limit: int = 100,
         connection_limit_per_host: int = 0,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         config = ClientConfig.resolve(
             client_id,
@@ -143,6 +145,7 @@ class CliquifyClient(AsyncClosing):
             read_limits=read_limits,
             user_agent=user_agent(app_name),
             network=network,
+            telemetry=telemetry,
         )
         self._transport.options = self._transport.options.evolve(
             timeout=call_timeout, headers=default_headers

@@ -34,6 +34,14 @@ def server_wait(exc: BaseException) -> float | None:
     return None
 
 
+def retry_reason(exc: BaseException) -> str:
+    """A short name of why `exc` is retried: its status ("429", "503"), or "timeout" or
+    "connection" for a request that got no answer."""
+    if isinstance(exc, errors.APIStatusError):
+        return str(exc.status)
+    return "timeout" if isinstance(exc, errors.APITimeoutError) else "connection"
+
+
 @frozen(kw_only=True, cache_hash=True)  # hashed on every request (Transport._retrying)
 class RetryPolicy:
     """How many retries (not attempts) a request gets and how the waits between them grow.

@@ -42,7 +42,8 @@ from ._readers import (
     save_to,
 )
 from ._redact import Secrets, redact, register, unregister
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, retry_reason
+from ._telemetry import NO_TELEMETRY, CallTrace, Telemetry
 from ._wire import DEFAULT_HEADERS, USER_AGENT, error_for_response, request_id, server_url
 from .models import AccessToken
 
@@ -158,6 +159,7 @@ class Transport:
         read_limits: ReadLimits = DEFAULT_READ_LIMITS,
         user_agent: str = USER_AGENT,
         network: NetworkSettings = DEFAULT_NETWORK,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.secrets = Secrets()
         """The client secret and the tokens held, masked in every text that leaves the SDK
@@ -189,6 +191,7 @@ class Transport:
         self._owns_session = session is None
         self._trace_configs = trace_configs
         self._network = network
+        self.telemetry = telemetry
         self.state: State = "unopened"
 
     def check_open(self) -> None:
@@ -220,10 +223,19 @@ class Transport:
         """True for URLs under the API's /api/ prefix: they take the token and pass the gate."""
         return same_origin(url, self.config.base_url) and url.path.startswith(self._api_prefix)
 
-    async def get(self, url: URL, options: CallOptions | None = None) -> Answer:
+    async def get(
+        self,
+        url: URL,
+        options: CallOptions | None = None,
+        *,
+        endpoint: str | None = None,
+        page: int | None = None,
+    ) -> Answer:
         """GET an /api/* URL through the gate with the bearer token; retried; one 401 replay;
-        the answer with its status, headers and request id."""
-        return await self._api(url, self._read_answer, options or self.options)
+        the answer with its status, headers and request id. `endpoint` and `page` name the
+        call in its trace."""
+        options = options or self.options
+        return await self._api(url, self._read_answer, options, endpoint=endpoint, page=page)
 
     async def _read_answer(self, response: aiohttp.ClientResponse) -> Answer:
         return Answer.of(response, await self._read_json(response))
@@ -281,7 +293,14 @@ class Transport:
             )
 
     async def _api(
-        self, url: URL, read: Reader[R], options: CallOptions, *, file: bool = False
+        self,
+        url: URL,
+        read: Reader[R],
+        options: CallOptions,
+        *,
+        file: bool = False,
+        endpoint: str | None = None,
+        page: int | None = None,
     ) -> R:
         """Send with the token through the gate, retried, with one 401 replay, all within
         the call's deadline; `file` marks a download (any Accept, redirects followed, no
@@ -294,15 +313,22 @@ class Transport:
         url = url.extend_query(options.extra_query) if options.extra_query else url
         send = self._retrying(options.retry, self._send_api)
         spent = Spent()
-        async with self._deadline(options, "GET", url, spent):
-            token = await self.tokens.get()
+        traced = self.telemetry.call(method="GET", url=str(url), endpoint=endpoint, page=page)
+        with traced as call:
             try:
-                return await send(url, token, read, options, spent, file)
-            except errors.AuthenticationError:
-                await self.tokens.discard(token.access_token)
-                self.stats.auth_replays += 1
-                logger.info("401 from %s: replaying once with a new token", url.path)
-                return await send(url, await self.tokens.get(), read, options, spent, file)
+                async with self._deadline(options, "GET", url, spent):
+                    token = await self.tokens.get()
+                    try:
+                        return await send(url, token, read, options, spent, call, file)
+                    except errors.AuthenticationError:
+                        await self.tokens.discard(token.access_token)
+                        self.stats.auth_replays += 1
+                        logger.info("401 from %s: replaying once with a new token", url.path)
+                        token = await self.tokens.get()
+                        return await send(url, token, read, options, spent, call, file)
+            except errors.CliquifyError as exc:
+                call.failed(exc)
+                raise
 
     @asynccontextmanager
     async def _deadline(
@@ -332,41 +358,60 @@ class Transport:
         read: Reader[R],
         options: CallOptions,
         spent: Spent,
+        call: CallTrace,
         file: bool,
     ) -> R:
+        """One attempt: a permit from the gate, then the request; traced as an attempt."""
         loop = asyncio.get_running_loop()
-        asked = loop.time()
-        try:
-            if options.priority == "high":
-                sent_at = await self.gate.acquire(priority="high")
-            else:
-                sent_at = await self.gate.acquire()
-        finally:  # counted also when the deadline ends the wait
-            started = loop.time()
-            spent.gate_wait += started - asked
-        try:
-            return await self._send(
-                "GET",
-                url,
-                read=read,
-                bearer=token.access_token,
-                headers=options.headers,
-                file=file,
-                on_answer=partial(self._answered, sent_at),
-            )
-        except errors.RateLimitError as exc:
-            self.stats.rate_limited += 1
-            # A wait beyond the retry cap is the caller's to decide on: it gets the error
-            # with retry_after, and the client is not silently frozen for that long.
-            if exc.retry_after is not None and exc.retry_after <= options.retry.max_retry_after:
-                await self.gate.cool_down(exc.retry_after)
-            raise
-        finally:
-            spent.attempts += 1
-            spent.in_attempts += loop.time() - started
+        number = spent.attempts + 1
+        with call.attempt(number) as attempt:
+            asked = loop.time()
+            try:
+                if options.priority == "high":
+                    sent_at = await self.gate.acquire(priority="high")
+                else:
+                    sent_at = await self.gate.acquire()
+            finally:  # counted also when the deadline ends the wait
+                started = loop.time()
+                spent.gate_wait += started - asked
+            attempt.waited(started - asked)
+            try:
+                return await self._send(
+                    "GET",
+                    url,
+                    read=read,
+                    bearer=token.access_token,
+                    headers=options.headers,
+                    file=file,
+                    on_answer=partial(self._answered, sent_at, attempt.answered),
+                )
+            except _Redirect as hop:
+                redirect = hop  # a hop of a download, not a failure: raised past the trace
+            except errors.CliquifyError as exc:
+                again = number <= options.retry.max_retries and not options.retry.gives_up_on(exc)
+                attempt.failed(exc, retry_reason(exc) if again else None)
+                if isinstance(exc, errors.RateLimitError):
+                    self.stats.rate_limited += 1
+                    # A wait beyond the retry cap is the caller's to decide on: it gets the
+                    # error with retry_after, and the client is not frozen for that long.
+                    wait = exc.retry_after
+                    if wait is not None and wait <= options.retry.max_retry_after:
+                        await self.gate.cool_down(wait)
+                raise
+            finally:
+                spent.attempts += 1
+                spent.in_attempts += loop.time() - started
+        raise redirect
 
-    async def _answered(self, sent_at: float, status: int, headers: Mapping[str, str]) -> None:
-        """An /api/* answer arrived: the gate learns from it, and its budget is kept."""
+    async def _answered(
+        self,
+        sent_at: float,
+        traced: Callable[[int], None],
+        status: int,
+        headers: Mapping[str, str],
+    ) -> None:
+        """An /api/* answer arrived: traced, the gate learns from it, its budget is kept."""
+        traced(status)
         await self.gate.observe(sent_at, status, headers)
         budget = RateBudget.of(headers, now=time.time())
         if budget is not None:

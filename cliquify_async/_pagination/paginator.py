@@ -61,6 +61,14 @@ class Page(Generic[T]):
     request_id: str | None = None
 
 
+def _number(url: URL) -> int | None:
+    """The page number a URL asks for, when it asks by number (the first page: 1)."""
+    if "cursor" in url.query:
+        return None
+    asked = url.query.get("page", "1")
+    return int(asked) if asked.isdigit() and len(asked) < 10 else None
+
+
 def check_max_pages(pages: int | None) -> int | None:
     """`pages` if it is a usable bound on a listing (at least 1, or None for no bound)."""
     if pages is not None and (isinstance(pages, bool) or pages < 1):
@@ -304,7 +312,9 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         self._flight.in_flight += 1
         try:
             if self._sizing is None:
-                answer = await self._transport.get(url, self._options)
+                answer = await self._transport.get(
+                    url, self._options, endpoint=self._endpoint.key, page=_number(url)
+                )
                 info = read_page(answer.body, url=str(url))
             else:
                 url, answer, info = await self._fetch_sizing(url, self._sizing)
@@ -322,14 +332,18 @@ class AsyncPaginator(AsyncClosing, Generic[T]):
         async with sizing.first_page(key) as size:
             url = url.update_query(per_page=size)
             try:
-                answer = await self._transport.get(url, self._options)
+                answer = await self._transport.get(
+                    url, self._options, endpoint=self._endpoint.key, page=_number(url)
+                )
             except ValidationError as exc:
                 refused = size_refused(exc)
                 if refused is None:
                     raise
                 sizing.learn(key, refused)
                 url = url.update_query(per_page=refused)
-                answer = await self._transport.get(url, self._options)
+                answer = await self._transport.get(
+                    url, self._options, endpoint=self._endpoint.key, page=_number(url)
+                )
             self._sizing = None
             info = read_page(answer.body, url=str(url))
             used = size_used(info, int(url.query.get("per_page", size)))
