@@ -35,6 +35,7 @@ from .errors import (
     CompanyNotFoundError,
     ConfigurationError,
     DeadlineExceededError,
+    EventLoopError,
     InactiveEnterpriseError,
     InsufficientScopeError,
     InvalidClientError,
@@ -54,6 +55,7 @@ from .errors import (
     ValidationError,
 )
 from .models import AccessToken, Asset, BrandKit, Color, Folder, Logo, Tag, Template, TokenInfo
+from .resources import RawResponse
 
 logging.getLogger("cliquify_async").addHandler(logging.NullHandler())
 log_from_environment()
@@ -79,6 +81,7 @@ __all__ = [
     "DeadlineExceededError",
     "DownloadProgress",
     "Endpoint",
+    "EventLoopError",
     "Folder",
     "HarvestReport",
     "HarvestSink",
@@ -104,6 +107,7 @@ __all__ = [
     "RateGate",
     "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "ReadLimits",
     "ResourceProgress",
     "ResponseDecodeError",

@@ -30,7 +30,7 @@ from ._telemetry import NO_TELEMETRY, Telemetry
 from ._transport import ClientStats, Transport
 from ._wire import QueryValue, encode_query, server_url, user_agent
 from .errors import ConfigurationError
-from .resources import Assets, Auth, BrandKits, Folders, Templates
+from .resources import Assets, Auth, BrandKits, Folders, RawAuth, Templates
 from .resources._base import Calls
 
 T = TypeVar("T")
@@ -193,6 +193,13 @@ class CliquifyClient(AsyncClosing):
         return self._transport.gate.limits
 
     @property
+    def with_raw_response(self) -> RawResponses:
+        """This view's single-object calls, each returning its answer as it came
+        (`RawResponse`: status, headers, request id, body, and `parse()` for the result);
+        a listing's pages carry theirs already (`Page.status`, `headers`, `request_id`)."""
+        return RawResponses(auth=RawAuth(self.auth))
+
+    @property
     def rate_budget(self) -> RateBudget | None:
         """The current window's budget as the latest answer showed it: requests remaining
         (and when the window resets, if the server said), so a service can shed load before
@@ -319,6 +326,13 @@ class CliquifyClient(AsyncClosing):
     async def aclose(self) -> None:
         """Close the client and the session it made; safe to call more than once."""
         await self._transport.aclose()
+
+
+@attrs.frozen(kw_only=True)
+class RawResponses:
+    """`client.with_raw_response`: the namespaces whose calls return one object, raw."""
+
+    auth: RawAuth
 
 
 def pipeline(client: CliquifyClient) -> Transport:

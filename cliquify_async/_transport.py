@@ -178,7 +178,7 @@ class Transport:
         self._read_json: Reader[Any] = partial(read_json, limits=read_limits)
         self.gate = gate
         self.credentials = ClientCredentials(
-            config, post=lambda body, form: self.post_oauth(TOKEN_PATH, body, form=form)
+            config, post=lambda body, form: self._post_token(body, form=form)
         )
         self.tokens = TokenManager(self.credentials.fetch, store=token_store, secrets=self.secrets)
         self.stats = ClientStats()
@@ -193,21 +193,52 @@ class Transport:
         self._network = network
         self.telemetry = telemetry
         self.state: State = "unopened"
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it was opened on
+        self._closer: asyncio.Task[None] | None = None
 
     def check_open(self) -> None:
-        """Raise ClientClosedError once the client (or a session given to it) is closed."""
+        """Raise ClientClosedError once the client (or a session given to it) is closed, and
+        EventLoopError on a running loop other than the client's own."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no running loop: a listing may be set up before one runs
+            loop = None
+        if loop is not None:
+            self._check_loop(loop)
         if self.state == "closed":
             raise errors.ClientClosedError("this CliquifyClient is closed; create a new one")
         if self._session is not None and self._session.closed:
             raise errors.ClientClosedError("the aiohttp session given to CliquifyClient is closed")
 
     def open(self) -> aiohttp.ClientSession:
-        """The session, created in the running loop on first use; refuses after close."""
+        """The session, created in the running loop on first use; refuses after close, and
+        on any other loop (EventLoopError)."""
+        loop = asyncio.get_running_loop()
         self.check_open()
+        self._loop = loop
         if self._session is None:
             self._session = self._network.session(self._trace_configs)
+            self._closer = loop.create_task(self._close_with_the_loop())
         self.state = "open"
         return self._session
+
+    def _check_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not None and loop is not self._loop:
+            state = "closed" if self._loop.is_closed() else "still running"
+            raise errors.EventLoopError(
+                f"this CliquifyClient was opened on event loop {id(self._loop):#x} (now "
+                f"{state}) and is used on event loop {id(loop):#x}; a client belongs to the "
+                "loop it was opened on: make one inside each asyncio.run, or keep one loop"
+            )
+
+    async def _close_with_the_loop(self) -> None:
+        """Waits until the loop cancels its tasks as it ends (asyncio.run does), then closes
+        the session this client made: a client left open leaves no connection behind."""
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            if self._session is not None:
+                await self._session.close()
 
     async def aclose(self) -> None:
         """Close the session if we made it; a caller's session is left open. Idempotent."""
@@ -216,7 +247,11 @@ class Transport:
         self.state = "closed"
         await self.tokens.aclose()
         unregister(self.secrets)
-        if self._owns_session and self._session is not None:
+        if self._closer is None or self._loop is not asyncio.get_running_loop():
+            return  # no session made; or made on a loop whose end closed it
+        self._closer.cancel()
+        await asyncio.gather(self._closer, return_exceptions=True)
+        if self._session is not None:  # a closer cancelled before it ran closed nothing
             await self._session.close()
 
     def is_api(self, url: URL) -> bool:
@@ -268,6 +303,9 @@ class Transport:
         except errors.APIStatusError as exc:
             return Answer(exc.status, exc.headers, exc.body, request_id(exc.headers))
 
+    async def _post_token(self, body: dict[str, Any], *, form: bool) -> Any:
+        return (await self.post_oauth(TOKEN_PATH, body, form=form)).body
+
     async def post_oauth(
         self,
         path: str,
@@ -275,9 +313,9 @@ class Transport:
         options: CallOptions | None = None,
         *,
         form: bool = False,
-    ) -> Any:
+    ) -> Answer:
         """POST JSON (or a form) to an /oauth/* helper: no gate, no bearer token, retried,
-        within the call's deadline."""
+        within the call's deadline; the answer with its status, headers and request id."""
         options = options or self.options
         send = self._retrying(options.retry, self._send)
         url = self.config.url(path)
@@ -286,7 +324,7 @@ class Transport:
             return await send(
                 "POST",
                 url,
-                read=self._read_json,
+                read=self._read_answer,
                 headers=options.headers,
                 json_body=json_body,
                 form_body=form_body,
@@ -310,6 +348,7 @@ class Transport:
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
                 url=str(url),
             )
+        self.open()  # on this loop, or EventLoopError before the gate's loop-bound waits
         url = url.extend_query(options.extra_query) if options.extra_query else url
         send = self._retrying(options.retry, self._send_api)
         spent = Spent()

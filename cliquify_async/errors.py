@@ -6,6 +6,7 @@ cause. The tree::
     CliquifyError
     ├── ConfigurationError            bad constructor arguments or environment
     ├── ClientClosedError             the client was used after aclose()
+    ├── EventLoopError                the client was used on another event loop than its own
     ├── UntrustedURLError             a response pointed the client at another origin
     │   └── MalformedURLError         ... or at a URL that is not a usable http(s) URL
     ├── PaginationError               a listing went past a bound (announced pages, repeats)
@@ -56,6 +57,7 @@ __all__ = [
     "CompanyNotFoundError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "EventLoopError",
     "InactiveEnterpriseError",
     "InsufficientScopeError",
     "InvalidClientError",
@@ -93,6 +95,12 @@ class CliquifyError(Exception):
 
 class ConfigurationError(CliquifyError, ValueError):
     """The client was configured wrongly: missing credentials, an unsafe base URL."""
+
+
+class EventLoopError(CliquifyError, RuntimeError):
+    """A client was used on an event loop other than the one it was opened on: its session,
+    locks and gate belong to that loop. Make a client inside each `asyncio.run`, or keep one
+    loop for the program's life."""
 
 
 class ClientClosedError(CliquifyError, RuntimeError):

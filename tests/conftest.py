@@ -95,11 +95,15 @@ async def client(sandbox: Sandbox, make_client: ClientFactory) -> CliquifyClient
 
 
 def client_tasks() -> int:
-    """Tasks of this loop other than the in-process sandbox's connection handlers."""
+    """Tasks of this loop other than the in-process sandbox's connection handlers and each
+    open client's one task that closes its session when the loop ends."""
     return sum(
         1
         for task in asyncio.all_tasks()
-        if "RequestHandler" not in getattr(task.get_coro(), "__qualname__", "")
+        if not any(
+            part in getattr(task.get_coro(), "__qualname__", "")
+            for part in ("RequestHandler", "_close_with_the_loop")
+        )
     )
 
 

@@ -144,3 +144,20 @@ async def test_a_page_carries_its_status_headers_and_request_id() -> None:
     assert (budget.limit, budget.remaining) == (60, 41)
     assert budget.resets_at is not None
     assert budget.resets_at - budget.seen_at == pytest.approx(30)
+
+
+async def test_a_single_object_call_returns_its_raw_answer(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None)
+    client = make_client(sandbox)
+
+    raw = await client.with_raw_response.auth.introspect()
+
+    assert raw.status == 200
+    assert raw.request_id is not None and len(raw.request_id) == 32
+    assert raw.headers["Content-Type"].startswith("application/json")
+    info = raw.parse()
+    assert info == await client.auth.introspect()
+    assert info.active
+    assert "headers" not in repr(raw) and "body" not in repr(raw)

@@ -32,7 +32,7 @@ import attrs
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from cliquify_async import CliquifyClient, LocalRateGate, RetryPolicy
+from cliquify_async import CliquifyClient, Harvester, LocalRateGate, RetryPolicy
 from cliquify_async.sandbox import Sandbox
 from tests.conftest import ClientFactory, SandboxFactory
 
@@ -352,3 +352,47 @@ async def test_collect_with_max_items_leaves_nothing_running(
 
     assert [a.id for a in first] == [item["id"] for item in sandbox.items("/api/assets")[:5]]
     assert (pending, sandbox.stats.count("/api/assets")) == (0, 1)
+
+
+async def test_a_high_priority_handler_goes_ahead_of_a_harvest(
+    make_sandbox: SandboxFactory, tmp_path: Any
+) -> None:
+    """While a harvest keeps sixteen pages queued at the gate, a web handler's call with
+    priority="high" is answered within about two gate intervals (a normal one would wait for
+    the sixteen), and the server still never sees more than its limit in any window."""
+    interval = 0.1  # 10 a second
+    sandbox = await make_sandbox(rate_limit=10, rate_window=1.0, latency=0.05, assets=1000)
+    async with CliquifyClient(
+        sandbox.client_id,
+        sandbox.client_secret,
+        base_url=sandbox.url,
+        requests_per_minute=600,
+        rate_window=1.0,
+    ) as client:
+
+        async def folders(request: web.Request) -> web.Response:
+            urgent = client.with_options(priority="high", timeout=5.0)
+            page = await urgent.folders.list().next_page()
+            return web.json_response({"count": 0 if page is None else len(page.items)})
+
+        app = web.Application()
+        app.router.add_get("/folders", folders)
+        bulk = client.with_options(page_concurrency=16)
+        harvest = asyncio.create_task(
+            Harvester(bulk, tmp_path, resources=["assets"], per_page=10).run()
+        )
+        async with TestServer(app) as backend, aiohttp.ClientSession() as session:
+            await asyncio.sleep(1.5)  # the harvest's pages fill the gate's queue
+            waits = []
+            for _ in range(3):
+                started = time.monotonic()
+                async with session.get(backend.make_url("/folders")) as answer:
+                    assert (await answer.json())["count"] > 0
+                waits.append(time.monotonic() - started)
+                await asyncio.sleep(0.25)
+            report = await harvest
+
+    assert report.resources["assets"].items == 1000
+    assert max(waits) < 2 * interval + 0.05 + 0.25  # two intervals, the latency, slack
+    assert sandbox.stats.max_in_window(1.0) <= 10
+    assert sandbox.stats.rate_limited == 0

@@ -93,7 +93,9 @@ async def test_two_processes_learn_the_servers_window_and_share_it(
         (limit,) = gate.limits
         assert limit.requests == LIMIT
         assert limit.learned
-        assert WINDOW <= limit.window <= WINDOW + 0.1
+        # From openers' sends: short of the window by no more than two delays' difference,
+        # which the guard (1% of the window) covers.
+        assert WINDOW * 0.99 <= limit.window <= WINDOW + 0.1
         assert gate.interval == pytest.approx(limit.window / LIMIT)
     assert gates[0].limits == gates[1].limits
     learned = [r for r in caplog.records if "server window learned" in r.getMessage()]
