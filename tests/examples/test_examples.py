@@ -274,3 +274,21 @@ async def test_service_calls_with_its_own_sandbox() -> None:
     assert re.search(r"^budget: \d+ of 10 left in this window$", out, re.MULTILINE)
     assert re.search(r"^deadline: 0\.05 s, 0\.0\d s of it at the gate$", out, re.MULTILINE)
     assert out.rstrip().endswith("bulk: 400 assets")
+
+
+# --- tracing.py -----------------------------------------------------------------------------------
+
+
+async def test_tracing_prints_a_call_span_with_an_attempt_span_each() -> None:
+    out, _ = await run("tracing.py", "--sandbox")
+
+    assert out.splitlines() == [
+        "assets: 30",
+        "  CLIENT   GET /api/assets page=1 status=429",
+        "  CLIENT   GET /api/assets page=1 status=200",
+        "INTERNAL GET /api/assets page=1 status=",
+        "  CLIENT   GET /api/assets page=2 status=200",
+        "INTERNAL GET /api/assets page=2 status=",
+        "cliquify.rate_limited: 1",
+        "cliquify.requests: 3",
+    ]
