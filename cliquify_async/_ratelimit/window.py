@@ -40,7 +40,7 @@ logger = get_logger("ratelimit")
 # window's first request: the opener reached the server some time after we sent it.
 MAX_GUARD = 0.25
 GUARD_SHARE = 0.01
-PAUSE = 4  # intervals of silence before an opener that make its span say nothing
+GAP = 1.25  # intervals between two sends, beyond which a span says little of the window
 
 
 @define
@@ -90,7 +90,6 @@ class FixedWindow:
     server_opened: float | None = None
     """The send time of the last request the server said opened its window."""
     _remaining: tuple[float, int] | None = None  # (send time, Remaining) of the latest send heard
-    _last_counted: float | None = None  # the latest send the server counted after its opener
     _sends: deque[float] = field(factory=deque)
 
     @property
@@ -230,11 +229,9 @@ class FixedWindow:
             if self.server_opened is not None and sent_at <= self.server_opened:
                 return False
             learned = self._learn_between_openers(sent_at)
-            self.server_opened, self._last_counted = sent_at, None
+            self.server_opened = sent_at
             self._open(sent_at)
             return learned
-        if self.server_opened is not None and sent_at > self.server_opened:
-            self._last_counted = max(sent_at, self._last_counted or sent_at)
         climbed = previous is not None and sent_at > previous[0] and remaining > previous[1]
         if climbed and (self.opened_at is None or sent_at > self.opened_at):
             # Someone else's request opened the window between ours: count from this one.
@@ -243,15 +240,27 @@ class FixedWindow:
 
     def _learn_between_openers(self, sent_at: float) -> bool:
         """The previous window lasted at most until this opener, sent at `sent_at`. Until a
-        window is known, that counts only if our requests kept coming at about the pace up
-        to it: after an idle pause the span says nothing of the window's length."""
+        window is known, that counts only if our requests kept coming at about the pace from
+        one opener to the other: across a pause (idle, or the first page's round trip before
+        the rest are asked for) the window's end could lie anywhere in it, and a span too
+        long, once learned, would never tighten (the gate then holds each window that long)."""
         if self.server_opened is None:
             return False
-        last = self._last_counted or self.server_opened
-        pause = PAUSE * self.window / self.limit + self.guard  # our own hold waits a guard
-        if not self.known and sent_at - last > pause:
+        gap = GAP * self.window / self.limit + self.guard  # our own hold waits a guard
+        if not self.known and not self._paced(self.server_opened, sent_at, gap):
             return False
         return self.learn(sent_at - self.server_opened)
+
+    def _paced(self, start: float, end: float, gap: float) -> bool:
+        """True when no two of our consecutive sends from `start` to `end` are further apart
+        than `gap`."""
+        previous = start
+        for sent in self._sends:
+            if start < sent <= end:
+                if sent - previous > gap:
+                    return False
+                previous = sent
+        return True
 
     def bound_by_close(self, closes_by: float) -> bool:
         """The server named when its current window closes; True when that tightened the

@@ -136,7 +136,7 @@ TABLE: list[tuple[Scenario, Expect]] = [
             accepted=120,
             outage=(1.0, 2.0),
         ),
-        Expect(use=0.8, limits=((20, 1.0, 1.02),)),
+        Expect(use=0.7, limits=((20, 1.0, 1.02),)),
     ),
     (  # latency over the interval: the answers trail the sends
         Scenario(

@@ -116,11 +116,17 @@ def test_an_idle_pause_between_two_openers_teaches_no_window() -> None:
     model.record_send(600.0)  # ten minutes later: a new window, but not a 600 s one
     assert not model.observe(600.0, 600.01, remaining=4, closes_in=None)
     assert not model.known
-    model.record_send(630.0)
-    model.observe(630.0, 630.01, remaining=3, closes_in=None)
+    for moment in (630.0, 650.0):  # a pause of 30 s within the window: its end is unknown
+        model.record_send(moment)
+        model.observe(moment, moment + 0.01, remaining=3, closes_in=None)
     model.record_send(661.0)
-    assert model.observe(661.0, 661.01, remaining=4, closes_in=None)
-    assert model.window == pytest.approx(61.0)
+    assert not model.observe(661.0, 661.01, remaining=4, closes_in=None)
+    for moment in (673.0, 685.0, 697.0, 709.0):  # at the pace (12 s), the window's end shows
+        model.record_send(moment)
+        model.observe(moment, moment + 0.01, remaining=3, closes_in=None)
+    model.record_send(721.0)
+    assert model.observe(721.0, 721.01, remaining=4, closes_in=None)
+    assert model.window == pytest.approx(60.0)
 
 
 def test_an_explicit_window_is_believed() -> None:
