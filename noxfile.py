@@ -30,7 +30,7 @@ def soak(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Side-by-side benchmarks against plain aiohttp on the sandbox (about four minutes)."""
+    """Side-by-side benchmarks against plain aiohttp on the sandbox (about ten minutes)."""
     session.install(".[redis,bench]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
     session.run("python", "-m", "benchmarks.shared_gate")

@@ -35,10 +35,11 @@ async def sdk_assets(
     *,
     per_page: int | Literal["max"],
     requests_per_minute: float | None,
-    rate_window: float = 60.0,
+    rate_window: float | None = None,
     **options: Any,
 ) -> int:
-    """`async for` over client.assets.list(per_page=...), items discarded."""
+    """`async for` over client.assets.list(per_page=...), items discarded; `rate_window=None`
+    (the client's default) leaves the window for the client to learn."""
     async with CliquifyClient(
         creds.client_id,
         creds.client_secret,

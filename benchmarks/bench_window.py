@@ -182,9 +182,11 @@ class Outcome(Served):
         return (self.learned_from - self.records[0].time) / self.shape.window
 
 
-def _outcome(
+def outcome(
     shape: Shape, sandbox: SandboxProcess, measured: Measured[int], sdk: SdkRun | None = None
 ) -> Outcome:
+    """A run's Outcome from the sandbox's /api records (its item count checked); learning
+    counts from `sdk`'s moment, or without one from the third server window."""
     if measured.value != shape.requests * shape.per_page:
         raise RuntimeError(
             f"{shape.label}: expected {shape.requests * shape.per_page} items, got {measured.value}"
@@ -204,7 +206,7 @@ def _sdk(shape: Shape, sandbox: SandboxProcess) -> Outcome:
     measured = measure(sdk_listing(credentials(sandbox), shape), run_limit(shape))
     run = measured.value
     counted = Measured(value=run.items, wall=measured.wall, cpu=measured.cpu)
-    return _outcome(shape, sandbox, counted, run)
+    return outcome(shape, sandbox, counted, run)
 
 
 def run_shapes(shapes: Sequence[Shape]) -> tuple[list[Outcome], list[Outcome]]:
@@ -226,7 +228,7 @@ def run_shapes(shapes: Sequence[Shape]) -> tuple[list[Outcome], list[Outcome]]:
             max(run_limit(shape) for shape in shapes),
         )
         baseline = [
-            _outcome(shape, box, m)
+            outcome(shape, box, m)
             for shape, box, m in zip(shapes, baseline_boxes, measured, strict=True)
         ]
         return sdk, baseline
@@ -333,7 +335,8 @@ def _contender_rows(table: Table, name: str, outcomes: Sequence[Outcome], sdk: b
     )
 
 
-def _sdk_learning_rows(table: Table, outcomes: Sequence[Outcome]) -> None:
+def sdk_learning_rows(table: Table, outcomes: Sequence[Outcome]) -> None:
+    """Rows for when the SDK learned each window and what it learned (also benchmark 9's)."""
     table.add(
         per_column(
             "SDK: window learned after, server windows",
@@ -359,7 +362,8 @@ def _sdk_learning_rows(table: Table, outcomes: Sequence[Outcome]) -> None:
     )
 
 
-def _setup(shapes: Sequence[Shape]) -> list[str]:
+def setup(shapes: Sequence[Shape]) -> list[str]:
+    """The setup lines: the contenders' settings and each shape's figures."""
     lines = [
         "a sandbox process per contender and shape (fixed window of L per W per IP, float "
         "Retry-After, X-RateLimit-Reset on 429s only); the SDK runs each shape alone, then "
@@ -392,13 +396,13 @@ def window_learning(shapes: Sequence[Shape] = SHAPES) -> Table:
     table = Table(
         6,
         "Window learning: requests_per_minute only, against six server windows",
-        _setup(shapes),
+        setup(shapes),
         columns=tuple(shape.label for shape in shapes),
     )
     table.add(per_column("N requests", sdk, lambda o: o.shape.requests, "{}"))
     table.add(per_column("floor N x W / L, s", sdk, lambda o: o.shape.floor, "{:g}"))
     _contender_rows(table, "SDK", sdk, sdk=True)
-    _sdk_learning_rows(table, sdk)
+    sdk_learning_rows(table, sdk)
     table.add(per_column("SDK: both targets met in this shape", sdk, _met, "{}"))
     _contender_rows(table, "(a)", baseline, sdk=False)
     printed = "; ".join(f"{o.shape.label} '{o.sdk.final}'" for o in sdk if o.sdk)

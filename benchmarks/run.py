@@ -21,6 +21,7 @@ from cliquify_async import __version__
 
 from . import (
     bench_coldstart,
+    bench_limits,
     bench_memory,
     bench_overhead,
     bench_pages,
@@ -31,7 +32,7 @@ from . import (
 from ._report import LEGEND, Table
 from ._sandbox import SandboxProcess
 
-ALL: Final = (1, 2, 3, 4, 5, 6, 7, 8)
+ALL: Final = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 def _cpu_model() -> str:
@@ -73,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N[,N...]",
         help=(
             "run only these benchmarks: 1 budget, 2 latency, 3 overhead, 4 memory, "
-            "5 cold start, 6 window learning, 7 page size, 8 per-request overhead"
+            "5 cold start, 6 window learning, 7 page size, 8 per-request overhead, "
+            "9 other limits and windows"
         ),
     )
     return parser
@@ -155,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             runner.run("7. page size", bench_pages.page_size)
         if 8 in chosen:
             runner.run("8. per-request overhead", bench_requests.per_request)
+        if 9 in chosen:
+            runner.run("9. latency hiding at other limits", bench_limits.latency_at_limits)
+            runner.run("9. budget use on other windows", bench_limits.budget_on_windows)
     finally:
         for server in servers.values():
             server.close()
