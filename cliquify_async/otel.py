@@ -128,10 +128,23 @@ class _Instruments:
     duration: metrics.Histogram
 
 
-class _Call(AbstractContextManager["_Call"], CallTrace):
-    """One call: the attributes its attempts share, and its span while it runs."""
+class _Traced:
+    """A span and why it failed: the first reason given is the one kept (for an attempt,
+    its status, if it had one)."""
 
     span: trace.Span
+    error_type: str | None = None
+
+    def _error(self, kind: str) -> None:
+        if self.error_type is None:
+            self.error_type = kind
+            self.span.set_attribute("error.type", kind)
+            self.span.set_status(Status(StatusCode.ERROR))
+
+
+class _Call(_Traced, AbstractContextManager["_Call"], CallTrace):
+    """One call: the attributes its attempts share, and its span while it runs."""
+
     _token: Token[Context]
 
     def __init__(
@@ -169,7 +182,6 @@ class _Call(AbstractContextManager["_Call"], CallTrace):
         """Every metric point's attributes: few values each, as metrics need."""
         if endpoint is not None:
             self.metric_attributes["cliquify.endpoint"] = endpoint
-        self.error_type: str | None = None
 
     def __enter__(self) -> _Call:
         self.span = self.instruments.tracer.start_span(
@@ -185,13 +197,6 @@ class _Call(AbstractContextManager["_Call"], CallTrace):
         _record_exception(self.span, error)
         self._error(_error_type(error))
 
-    def _error(self, kind: str) -> None:
-        """Mark the call failed; the first reason given is the one kept."""
-        if self.error_type is None:
-            self.error_type = kind
-            self.span.set_attribute("error.type", kind)
-            self.span.set_status(Status(StatusCode.ERROR))
-
     def __exit__(
         self,
         kind: type[BaseException] | None,
@@ -204,10 +209,9 @@ class _Call(AbstractContextManager["_Call"], CallTrace):
         self.span.end()
 
 
-class _Attempt(AbstractContextManager["_Attempt"], AttemptTrace):
+class _Attempt(_Traced, AbstractContextManager["_Attempt"], AttemptTrace):
     """One attempt: an HTTP client span, and the metric points it makes when it ends."""
 
-    span: trace.Span
     _token: Token[Context]
     _started: float
 
@@ -215,7 +219,6 @@ class _Attempt(AbstractContextManager["_Attempt"], AttemptTrace):
         self.call = call
         self.number = number
         self.status: int | None = None
-        self.error_type: str | None = None
         self.gate_wait = 0.0
         self.reported = False
         """Whether anything was reported of the attempt: if not, it ended at the rate gate."""
@@ -261,13 +264,6 @@ class _Attempt(AbstractContextManager["_Attempt"], AttemptTrace):
             self.call.instruments.retries.add(1, reason)
         _record_exception(self.span, error)
         self._error(_error_type(error))
-
-    def _error(self, kind: str) -> None:
-        """Mark the attempt failed; the first reason given (its status, if any) is kept."""
-        if self.error_type is None:
-            self.error_type = kind
-            self.span.set_attribute("error.type", kind)
-            self.span.set_status(Status(StatusCode.ERROR))
 
     def __exit__(
         self,

@@ -292,3 +292,15 @@ async def test_tracing_prints_a_call_span_with_an_attempt_span_each() -> None:
         "cliquify.rate_limited: 1",
         "cliquify.requests: 3",
     ]
+
+
+# --- behind_a_proxy.py ----------------------------------------------------------------------------
+
+
+async def test_behind_a_proxy_sends_every_request_through_it() -> None:
+    out, _ = await run("behind_a_proxy.py", "--sandbox")
+
+    assert out.splitlines() == [
+        f"folders: {SandboxConfig().folders}",
+        "through the proxy: /oauth/access-token, /api/folders",
+    ]
