@@ -288,7 +288,9 @@ class ServerLimits:
         if reading.limit is not None:
             self.hear_count(reading.limit)
         was_known = tier.known
-        if tier.observe(sent_at, received_at, reading.remaining, reading.closes_in):
+        if tier.observe(
+            sent_at, received_at, reading.remaining, reading.closes_in, pace=self.interval
+        ):
             self._learned(tier, was_known)
 
     def hear_count(self, limit: int) -> None:

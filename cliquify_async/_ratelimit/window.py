@@ -198,13 +198,19 @@ class FixedWindow:
         return False
 
     def observe(
-        self, sent_at: float, received_at: float, remaining: int | None, closes_in: float | None
+        self,
+        sent_at: float,
+        received_at: float,
+        remaining: int | None,
+        closes_in: float | None,
+        pace: float = 0.0,
     ) -> bool:
         """Learn from the X-RateLimit-Remaining and -Reset of the response to the request sent
-        at `sent_at`; True when the window's length tightened."""
+        at `sent_at`; True when the window's length tightened. `pace` is the seconds between
+        requests in force (another limit may pace slower than this one)."""
         learned = False
         if remaining is not None:
-            learned = self._place(sent_at, received_at, remaining)
+            learned = self._place(sent_at, remaining, pace)
         if closes_in is not None and (self.opened_at is None or sent_at >= self.opened_at):
             closes_by = received_at + closes_in
             self.closes_by = closes_by if self.closes_by is None else min(self.closes_by, closes_by)
@@ -219,7 +225,7 @@ class FixedWindow:
                 self.exhausted = True
         return learned
 
-    def _place(self, sent_at: float, received_at: float, remaining: int) -> bool:
+    def _place(self, sent_at: float, remaining: int, pace: float) -> bool:
         """Align with a new window the server reports: this request opened it (`Remaining ==
         limit - 1`), or Remaining climbed back after an earlier send, so one opened between."""
         previous = self._remaining
@@ -228,7 +234,7 @@ class FixedWindow:
         if remaining == self.limit - 1:
             if self.server_opened is not None and sent_at <= self.server_opened:
                 return False
-            learned = self._learn_between_openers(sent_at)
+            learned = self._learn_between_openers(sent_at, pace)
             self.server_opened = sent_at
             self._open(sent_at)
             return learned
@@ -238,7 +244,7 @@ class FixedWindow:
             self._open(sent_at)
         return False
 
-    def _learn_between_openers(self, sent_at: float) -> bool:
+    def _learn_between_openers(self, sent_at: float, pace: float) -> bool:
         """The previous window lasted at most until this opener, sent at `sent_at`. Until a
         window is known, that counts only if our requests kept coming at about the pace from
         one opener to the other: across a pause (idle, or the first page's round trip before
@@ -246,7 +252,7 @@ class FixedWindow:
         long, once learned, would never tighten (the gate then holds each window that long)."""
         if self.server_opened is None:
             return False
-        gap = GAP * self.window / self.limit + self.guard  # our own hold waits a guard
+        gap = GAP * max(pace, self.window / self.limit) + self.guard  # a hold waits a guard
         if not self.known and not self._paced(self.server_opened, sent_at, gap):
             return False
         return self.learn(sent_at - self.server_opened)
