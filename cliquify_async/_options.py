@@ -4,6 +4,7 @@ their deadline, their priority at the rate gate, and the headers and query they 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Final, Literal
 
@@ -15,8 +16,28 @@ from .errors import ConfigurationError
 
 Priority = Literal["normal", "high"]
 PRIORITIES: Final = ("normal", "high")
-SDK_HEADERS: Final = frozenset({"authorization", "accept", "accept-encoding", "host"})
-"""Headers the SDK sets itself: a call's headers may not replace them."""
+SDK_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "accept",
+        "accept-encoding",
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "upgrade",
+        "cookie",
+    }
+)
+"""Headers the SDK or the HTTP layer sets (the token, what is accepted, the framing of the
+message, the connection): a call's headers may not replace them."""
+TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""A header name as RFC 9110 writes it: no space, no control character, nothing else."""
 PAGING: Final = frozenset({"page", "cursor"})
 
 Pairs = tuple[tuple[str, str], ...]
@@ -77,10 +98,12 @@ def check_headers(headers: Mapping[str, str]) -> Pairs:
     injected), none of the SDK's own (the token and what the SDK accepts stay its)."""
     checked = []
     for name, value in headers.items():
-        if not (isinstance(name, str) and isinstance(value, str)) or not name.strip():
+        if not (isinstance(name, str) and isinstance(value, str)):
             raise ConfigurationError(f"headers must map names to strings, got {name!r}")
-        if any(c in name + value for c in "\r\n\0") or ":" in name:
-            raise ConfigurationError(f"header {name!r} holds a line break or colon")
+        if not TOKEN.fullmatch(name):
+            raise ConfigurationError(f"{name!r} is not a header name (RFC 9110 token)")
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigurationError(f"header {name!r} holds a line break")
         if name.lower() in SDK_HEADERS:
             raise ConfigurationError(f"the {name} header is the SDK's own; it cannot be replaced")
         checked.append((name, value))

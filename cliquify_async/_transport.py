@@ -58,6 +58,10 @@ DEFAULT_READ_TIMEOUT = 30.0
 """Seconds of silence after which a read gives up, where the timeout sets no bound of its own."""
 
 
+_CLOSERS: set[asyncio.Task[None]] = set()
+"""The closers of open clients' sessions, kept alive until their loop ends them."""
+
+
 @frozen
 class Answer:
     """What one request got back: status, headers (secrets masked), the server's request id
@@ -219,6 +223,8 @@ class Transport:
         if self._session is None:
             self._session = self._network.session(self._trace_configs)
             self._closer = loop.create_task(self._close_with_the_loop())
+            _CLOSERS.add(self._closer)  # held until it ends: a client dropped unclosed too
+            self._closer.add_done_callback(_CLOSERS.discard)
         self.state = "open"
         return self._session
 
@@ -283,17 +289,19 @@ class Transport:
         """
         save = partial(save_to, dest, limits=self.read_limits)
         options = options or self.options
-        for _ in range(MAX_REDIRECTS + 1):
-            if not self.is_api(url):
-                send = self._retrying(options.retry, self._send)
-                return await send("GET", url, read=save, file=True)
-            try:
-                return await self._api(url, save, options, file=True)
-            except _Redirect as hop:
-                url = server_url(hop.location, what=f"redirect from {url.path}", base=url)
-        raise errors.APIConnectionError(
-            f"more than {MAX_REDIRECTS} redirects", method="GET", url=str(url)
-        )
+        spent = Spent()
+        async with self._deadline(options, "GET", url, spent):  # one for every hop
+            for _ in range(MAX_REDIRECTS + 1):
+                if not self.is_api(url):
+                    send = self._retrying(options.retry, self._send)
+                    return await send("GET", url, read=save, file=True)
+                try:
+                    return await self._api(url, save, options, file=True, spent=spent)
+                except _Redirect as hop:
+                    url = server_url(hop.location, what=f"redirect from {url.path}", base=url)
+            raise errors.APIConnectionError(
+                f"more than {MAX_REDIRECTS} redirects", method="GET", url=str(url)
+            )
 
     async def probe(self, url: URL) -> Answer:
         """One GET of an /api/* URL that reports any answer instead of raising (for the
@@ -339,10 +347,11 @@ class Transport:
         file: bool = False,
         endpoint: str | None = None,
         page: int | None = None,
+        spent: Spent | None = None,
     ) -> R:
         """Send with the token through the gate, retried, with one 401 replay, all within
-        the call's deadline; `file` marks a download (any Accept, redirects followed, no
-        total timeout)."""
+        the call's deadline (shared by a download's hops through `spent`); `file` marks a
+        download (any Accept, redirects followed, no total timeout)."""
         if not self.is_api(url):
             raise errors.UntrustedURLError(
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
@@ -351,7 +360,7 @@ class Transport:
         self.open()  # on this loop, or EventLoopError before the gate's loop-bound waits
         url = url.extend_query(options.extra_query) if options.extra_query else url
         send = self._retrying(options.retry, self._send_api)
-        spent = Spent()
+        spent = spent or Spent()
         traced = self.telemetry.call(method="GET", url=str(url), endpoint=endpoint, page=page)
         with traced as call:
             try:
@@ -368,6 +377,9 @@ class Transport:
             except errors.CliquifyError as exc:
                 call.failed(exc)
                 raise
+            except _Redirect as hop:
+                redirect = hop  # this call ends well: the download goes on at the next hop
+        raise redirect
 
     @asynccontextmanager
     async def _deadline(

@@ -60,16 +60,22 @@ _GATE_WAIT_BUCKETS: Final = (0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 """Seconds at the gate: none at all (the first bucket), up to the default max wait (120 s)."""
 _SIGNED_QUERY_KEYS: Final = frozenset(
     {
-        "AWSAccessKeyId",
-        "Signature",
+        "awsaccesskeyid",
+        "signature",
         "sig",
-        "X-Goog-Signature",
-        "X-Amz-Credential",
-        "X-Amz-Security-Token",
-        "X-Amz-Signature",
+        "x-goog-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "token",
+        "access_token",
+        "key",
+        "api_key",
+        "apikey",
     }
 )
-"""Query keys whose values `url.full` masks: the semantic conventions' list, and SigV4's."""
+"""Query keys (in any case) whose values `url.full` masks: the semantic conventions' list,
+SigV4's, Laravel's signed URLs (`signature`) and the usual names of a key or token."""
 _REDACTED: Final = "REDACTED"
 
 
@@ -293,8 +299,11 @@ def _full_url(parsed: URL, url: str) -> str:
     if parsed.user is not None or parsed.password is not None:
         parsed = parsed.with_user(_REDACTED).with_password(_REDACTED)
         url = str(parsed)
-    if not _SIGNED_QUERY_KEYS.isdisjoint(parsed.query):
-        masked = [(k, _REDACTED if k in _SIGNED_QUERY_KEYS else v) for k, v in parsed.query.items()]
+    if any(k.lower() in _SIGNED_QUERY_KEYS for k in parsed.query):
+        masked = [
+            (k, _REDACTED if k.lower() in _SIGNED_QUERY_KEYS else v)
+            for k, v in parsed.query.items()
+        ]
         url = str(parsed.with_query(masked))
     return redact(url)
 

@@ -40,6 +40,10 @@ DEFAULT_MAX_WAIT: Final = 120.0
 """Seconds: the longest wait any header may impose (RetryPolicy.max_retry_after's default)."""
 MAX_RESET: Final = 86_400.0
 """Seconds: the furthest reset a budget reports (a later one is a broken header)."""
+UNNAMED_EXPIRY: Final = 4
+"""Windows a limit learned from 429s that name no count may go unmet before it is dropped
+(and at least UNNAMED_MIN_AGE seconds): found again, a real one costs two 429s a time."""
+UNNAMED_MIN_AGE: Final = 60.0
 UNNAMED: Final = 0
 """In ServerLimits.limited: a 429 that named no count (no limit has a count of 0)."""
 MAX_COUNT: Final = 1_000_000
@@ -226,6 +230,9 @@ class ServerLimits:
     limited: set[int] = field(factory=set)
     """Tiers whose 429 the next cool-down applies to (UNNAMED: a 429 that named no count)."""
     unnamed_reset: float | None = None
+    unnamed_met: dict[int, float] = field(factory=dict)
+    """Per limit learned from 429s that name no count, when its last 429's wait ended: one
+    unmet for long (UNNAMED_EXPIRY) is dropped, so load shed twice is no limit for good."""
     """When the window of a limit that names no count last reopened (its 429's cool-down end)."""
     refusals: Refusals = field(factory=Refusals, eq=False)
     journal: Journal = field(factory=Journal, eq=False)
@@ -268,7 +275,22 @@ class ServerLimits:
 
     def hold_until(self, now: float) -> float:
         """The earliest time the next request may go: every limit must have room."""
+        self._expire_unnamed(now)
         return max(tier.hold_until(now) for tier in self.tiers)
+
+    def _expire_unnamed(self, now: float) -> None:
+        """Drop a limit learned from 429s that name no count once it has gone unmet for long
+        (UNNAMED_EXPIRY): the next such 429s learn it again if it is real."""
+        for count, met in list(self.unnamed_met.items()):
+            tier = self.stacked.get(count)
+            if tier is None or now > met + max(UNNAMED_EXPIRY * tier.window, UNNAMED_MIN_AGE):
+                self.unnamed_met.pop(count)
+                self.unnamed_reset = None
+                if tier is not None:
+                    del self.stacked[count]
+                    self.journal.log(
+                        logging.INFO, "limit no longer met, paced without it: %s", _view(tier)
+                    )
 
     def record_send(self, now: float) -> None:
         """A request leaves now; every limit counts it."""
@@ -305,6 +327,8 @@ class ServerLimits:
                 tier.rate_limited(closes_by)
         if UNNAMED in self.limited:
             self.unnamed_reset = closes_by
+            for count in self.limited & self.unnamed_met.keys():
+                self.unnamed_met[count] = closes_by
         self.limited.clear()
 
     def _observe_429(self, sent_at: float, received_at: float, reading: Reading) -> None:
@@ -315,6 +339,7 @@ class ServerLimits:
             unnamed = self._unnamed_limit(sent_at, received_at, wait)
             if unnamed is not None:
                 self.limited.add(unnamed.limit)
+                self.unnamed_met.setdefault(unnamed.limit, received_at)
             return
         if limit is None or limit == self.primary.limit or not self.heard_limit:
             tier = self.primary

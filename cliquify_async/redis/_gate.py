@@ -75,6 +75,8 @@ class RedisRateGate(StateGate):
         self._save = redis.register_script(SAVE_STATE)
         self._health = shared_health(redis, key)
         self._seen = self._attached(self.initial_state())
+        self._steps = asyncio.Lock()  # this process's steps one at a time: no conflict between
+        # its own tasks, and each step's log lines are its own when kept or dropped
 
     @classmethod
     def from_url(cls, redis_url: str, key: str = "default", **options: Any) -> Self:
@@ -105,6 +107,10 @@ class RedisRateGate(StateGate):
         return self._seen
 
     async def _change(self, step: Callable[[GateState, float], T]) -> T:
+        async with self._steps:
+            return await self._change_alone(step)
+
+    async def _change_alone(self, step: Callable[[GateState, float], T]) -> T:
         answer = await self._call(self._load(keys=[self.keys.gate]))
         while True:
             stored, version, now = self._read(answer)

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from cliquify_async import (
     APITimeoutError,
+    CliquifyClient,
     ConfigurationError,
     DeadlineExceededError,
     RetryPolicy,
     __version__,
 )
 from cliquify_async.sandbox import Fault
-from tests.conftest import ClientFactory, SandboxFactory
+from tests.conftest import ClientFactory, SandboxFactory, serving
 from tests.hostile.api import NORMAL_PAGE, HostileAPI, hostile_client, lists_normally
 
 
@@ -106,6 +108,11 @@ async def test_headers_and_query_per_client_and_per_call() -> None:
         {"headers": {"Authorization": "Bearer mine"}},
         {"headers": {"accept": "text/html"}},
         {"headers": {"X-Injected": "a\r\nX-Other: b"}},
+        {"headers": {"Authorization ": "Basic evil"}},
+        {"headers": {"Host\t": "evil.example"}},
+        {"headers": {"Content-Length": "10"}},
+        {"headers": {"Transfer-Encoding": "chunked"}},
+        {"headers": {"Cookie": "session=1"}},
         {"extra_query": {"page": 3}},
         {"timeout": 0},
         {"timeout": float("nan")},
@@ -161,3 +168,26 @@ async def test_a_single_object_call_returns_its_raw_answer(
     assert info == await client.auth.introspect()
     assert info.active
     assert "headers" not in repr(raw) and "body" not in repr(raw)
+
+
+async def test_a_download_s_deadline_covers_every_hop(tmp_path: Path) -> None:
+    async def slow_file(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(5)
+        return web.Response(body=b"late")
+
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(str(request.url.with_path("/storage/file")))
+
+    api = HostileAPI(redirect)
+    app = api.app()
+    app.router.add_get("/storage/file", slow_file)
+    async with (
+        serving(app) as url,
+        CliquifyClient(
+            "id", "secret-0123456789", base_url=url, requests_per_minute=None, max_retries=0
+        ) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            await client.with_options(timeout=0.5).download(f"{url}/api/assets", tmp_path / "f")
+        assert time.monotonic() - started < 2.0

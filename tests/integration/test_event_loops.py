@@ -46,3 +46,38 @@ def test_a_second_event_loop_gets_a_typed_error_and_no_resource_warning() -> Non
     assert "(now closed)" in lines[1]
     assert lines[-1] == "done"
     assert "Unclosed" not in done.stderr and "ResourceWarning" not in done.stderr, done.stderr
+
+
+DROPPED = """
+import asyncio, gc
+from cliquify_async import CliquifyClient
+from cliquify_async.pytest_plugin import threaded_sandbox
+
+with threaded_sandbox(rate_limit=None) as sandbox:
+
+    async def main():
+        for _ in range(20):  # used, never closed, dropped: the loop's end closes each session
+            client = CliquifyClient(sandbox.client_id, sandbox.client_secret, base_url=sandbox.url)
+            await client.folders.list().collect()
+            del client
+            gc.collect()
+        return "listed"
+
+    print(asyncio.run(main()))
+gc.collect()
+"""
+
+
+def test_clients_dropped_unclosed_leave_no_task_or_session_behind() -> None:
+    done = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", DROPPED],
+        env={**os.environ, "PYTHONWARNINGS": "always"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "listed"
+    for trace in ("Task was destroyed", "Unclosed", "ResourceWarning"):
+        assert trace not in done.stderr, done.stderr

@@ -8,16 +8,19 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from cliquify_async import CliquifyClient
 from cliquify_async.otel import OpenTelemetry
 from cliquify_async.sandbox import Fault
-from tests.conftest import ClientFactory, SandboxFactory
+from tests.conftest import ClientFactory, SandboxFactory, serving
+from tests.hostile.api import HostileAPI
 
 
 class Recorded:
@@ -100,3 +103,32 @@ async def test_spans_come_from_a_session_the_user_passes_in(
 
     names = [s.name for s in recorded.spans.get_finished_spans()]
     assert names.count("GET /api/folders") == 2  # the call and its one attempt
+
+
+async def test_a_download_redirected_to_storage_is_not_traced_as_a_failure(
+    recorded: Recorded, tmp_path: Any
+) -> None:
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(str(request.url.with_path("/storage/file")))
+
+    async def stored(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"file bytes")
+
+    api = HostileAPI(redirect)
+    app = api.app()
+    app.router.add_get("/storage/file", stored)
+    async with (
+        serving(app) as url,
+        CliquifyClient(
+            "id",
+            "secret-0123456789",
+            base_url=url,
+            requests_per_minute=None,
+            telemetry=recorded.telemetry,
+        ) as client,
+    ):
+        assert await client.download(f"{url}/api/assets", tmp_path / "file") == 10
+
+    (call,) = [s for s in recorded.spans.get_finished_spans() if s.parent is None]
+    assert call.status.status_code is not StatusCode.ERROR
+    assert "error.type" not in (call.attributes or {})

@@ -185,3 +185,17 @@ async def test_a_rate_under_one_request_per_window_is_refused(
         RedisRateGate(redis, key, requests_per_minute=30, rate_window=1.0)
     with pytest.raises(ConfigurationError, match="less than one request per rate_window"):
         client_from_redis_url(redis_url, "id", "secret", requests_per_minute=30, rate_window=1.0)
+
+
+async def test_concurrent_answers_of_one_process_log_a_change_once(
+    redis: Redis, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = make_gate(redis, key, limit=10, window=1.0)
+    sent = await take(gate)
+    caplog.set_level(logging.INFO, logger="cliquify_async.ratelimit")
+
+    await asyncio.gather(*(gate.observe(sent, 200, {"X-RateLimit-Limit": "30"}) for _ in range(20)))
+
+    told = [r for r in caplog.records if "the server allows 30" in r.getMessage()]
+    assert len(told) == 1
+    assert gate.limit == 30

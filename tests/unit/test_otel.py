@@ -267,6 +267,17 @@ def test_url_full_hides_credentials_signatures_and_tokens(recorded: Recorded) ->
         assert secret not in shown
 
 
+@pytest.mark.parametrize("key", ["signature", "Signature", "SIG", "token", "api_key", "Key"])
+def test_url_full_hides_a_signed_url_s_secret_in_any_case(recorded: Recorded, key: str) -> None:
+    url = f"https://api.example.com/api/files/7?expires=1700000000&{key}=5f1e2d3c4b5a6978"
+    with recorded.telemetry.call(method="GET", url=url, endpoint=None, page=None):
+        pass
+
+    shown = attributes(recorded.spans()["call"])["url.full"]
+    assert "5f1e2d3c4b5a6978" not in shown
+    assert f"{key}=REDACTED" in shown and "expires=1700000000" in shown
+
+
 def test_exception_events_are_redacted(recorded: Recorded) -> None:
     error = RuntimeError('echoed {"access_token": "tok-abcdefgh12345"}')
     with recorded.telemetry.call(method="GET", url=TEMPLATES, endpoint=None, page=None) as call:

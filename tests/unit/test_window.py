@@ -234,3 +234,31 @@ def test_a_delay_header_is_read_at_its_latest_so_a_learned_window_is_never_short
     reading = Reading.of(429, headers, now=0.0)
     assert reading.closes_in == pytest.approx(closes_in)
     assert reading.retry_after == pytest.approx(retry_after)
+
+
+def test_a_limit_learned_from_bare_429s_is_dropped_once_long_unmet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limits = ServerLimits.configured(60, 60.0, learns=True)  # one a second
+    limits.record_send(0.0)
+    limits.observe(0.0, 0.01, answer(59, limit=60))  # the API names its limit
+    bare = {"status": 429, "limit": None, "retry_after": 30.0}
+    limits.record_send(1.0)
+    limits.observe(1.0, 1.01, answer(None, **bare))  # shed load: its wait ends at 31
+    limits.cool_down(31.01)
+    for moment in (32.0, 33.0):
+        limits.record_send(moment)
+        limits.observe(moment, moment + 0.01, answer(57, limit=60))
+    limits.record_send(34.0)
+    limits.observe(34.0, 34.01, answer(None, **bare))  # again: two requests since 31
+    limits.cool_down(64.01)
+    assert [str(limit) for limit in limits.limits()][1:] == ["2 requests per 32.0 s"]
+
+    # Never met again: after four of its windows (and a minute at least) it is dropped.
+    assert limits.hold_until(100.0) >= 100.0
+    assert len(limits.limits()) == 2
+    caplog.set_level(logging.INFO, logger="cliquify_async.ratelimit")
+    limits.hold_until(64.01 + 4 * 32.0 + 1)
+    limits.journal.flush()
+    assert len(limits.limits()) == 1
+    assert "limit no longer met, paced without it: 2 requests per 32.0 s" in caplog.text
