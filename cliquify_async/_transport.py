@@ -172,7 +172,6 @@ class Transport:
         register(self.secrets)
         self.config = config
         self._api_prefix = config.url("/api/").path
-        self.retry = retry
         self.options = CallOptions(retry=retry)
         """The calls' settings where a call gives none (the client's own view)."""
         self.user_agent = user_agent
@@ -199,6 +198,11 @@ class Transport:
         self.state: State = "unopened"
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop it was opened on
         self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of calls that give none (the client's own)."""
+        return self.options.retry
 
     def check_open(self) -> None:
         """Raise ClientClosedError once the client (or a session given to it) is closed, and

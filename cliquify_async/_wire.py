@@ -23,10 +23,8 @@ from ._redact import redact
 from ._version import __version__
 
 USER_AGENT: Final = f"cliquify-async/{__version__}"
-DEFAULT_HEADERS: Final[Mapping[str, str]] = {
-    "Accept": "application/json",
-    "User-Agent": USER_AGENT,
-}
+DEFAULT_HEADERS: Final[Mapping[str, str]] = {"Accept": "application/json"}
+"""Sent with every API request, beside the User-Agent (`user_agent`) and the token."""
 
 REQUEST_ID_HEADERS: Final = (
     "x-request-id",

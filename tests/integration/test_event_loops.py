@@ -30,16 +30,22 @@ print("done")
 """
 
 
-def test_a_second_event_loop_gets_a_typed_error_and_no_resource_warning() -> None:
+def in_dev_mode(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a Python of its own in dev mode, ResourceWarnings made errors."""
     done = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", SCRIPT],
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", code],
         env={**os.environ, "PYTHONWARNINGS": "always"},
         capture_output=True,
         text=True,
         timeout=60,
     )
-
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_second_event_loop_gets_a_typed_error_and_no_resource_warning() -> None:
+    done = in_dev_mode(SCRIPT)
+
     lines = done.stdout.splitlines()
     assert lines[0] == "first loop: 8"
     assert lines[1].startswith("second loop: EventLoopError this CliquifyClient was opened on ")
@@ -69,15 +75,7 @@ gc.collect()
 
 
 def test_clients_dropped_unclosed_leave_no_task_or_session_behind() -> None:
-    done = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", DROPPED],
-        env={**os.environ, "PYTHONWARNINGS": "always"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert done.returncode == 0, done.stderr
+    done = in_dev_mode(DROPPED)
     assert done.stdout.strip() == "listed"
     for trace in ("Task was destroyed", "Unclosed", "ResourceWarning"):
         assert trace not in done.stderr, done.stderr

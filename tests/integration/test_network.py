@@ -244,8 +244,8 @@ async def test_without_trust_env_the_environment_proxy_is_not_used(
 # --- ssl: which certificates the client trusts ----------------------------------------------
 
 
-@pytest.mark.parametrize("form", ["str", "Path", "directory", "SSLContext"])
-async def test_a_ca_bundle_given_as_ssl_verifies_the_server(
+@pytest.mark.parametrize("form", ["str", "Path", "directory", "SSLContext", "False"])
+async def test_each_form_of_ssl_reaches_a_server_of_our_own_ca(
     certificates: Certificates, tmp_path: Path, form: str
 ) -> None:
     settings: dict[str, Callable[[], SSLSetting]] = {
@@ -253,6 +253,7 @@ async def test_a_ca_bundle_given_as_ssl_verifies_the_server(
         "Path": lambda: certificates.ca,
         "directory": lambda: ca_directory(certificates, tmp_path / "cas"),
         "SSLContext": lambda: ssl.create_default_context(cafile=certificates.ca),
+        "False": lambda: False,  # no verification at all
     }
     setting = settings[form]()
     async with (
@@ -272,15 +273,6 @@ async def test_default_verification_refuses_a_certificate_of_an_unknown_ca(
     ):
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await session.get(url)
-
-
-async def test_ssl_false_skips_verification(certificates: Certificates) -> None:
-    async with (
-        serving_tls(hello_app(), certificates.server_context()) as url,
-        NetworkSettings(ssl=False).session(None) as session,
-        session.get(url) as response,
-    ):
-        assert await response.text() == "hello"
 
 
 async def test_the_clients_ssl_setting_decides_whom_it_trusts(

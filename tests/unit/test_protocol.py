@@ -20,6 +20,7 @@ from cliquify_async._wire import (
     reset_in,
     retry_after_from,
     unwrap,
+    user_agent,
 )
 
 URL = "https://oauth.cliquify.me/api/assets"
@@ -484,7 +485,7 @@ def test_retryable_statuses() -> None:
 
 def test_default_headers_ask_for_json() -> None:
     assert DEFAULT_HEADERS["Accept"] == "application/json"
-    assert DEFAULT_HEADERS["User-Agent"].startswith("cliquify-async/")
+    assert user_agent(None).startswith("cliquify-async/")  # sent beside them
 
 
 # --- unwrap -------------------------------------------------------------------------------
