@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -15,6 +15,8 @@ from yarl import URL
 from ._closing import AsyncClosing
 from ._config import ClientConfig
 from ._endpoints import DEFAULT_PER_PAGE, Endpoint
+from ._files.checks import UNKNOWN, Checksum, Expected
+from ._files.fetch import Fetched, Validators, fetch_file
 from ._network import NetworkSettings, SSLSetting, check_session_settings
 from ._options import Priority
 from ._pagination.flight import AUTO, Concurrency, Flight, check_concurrency
@@ -307,17 +309,29 @@ class CliquifyClient(AsyncClosing):
         listing on this client has learned it (what a harvest's checkpoint keeps)."""
         return self._transport.page_sizes.learned(self._transport.config.endpoint(endpoint).key)
 
-    async def download(self, url: str | URL, path: str | os.PathLike[str]) -> int:
-        """Stream a file (an asset's `url`) to `path`, atomically; returns the bytes written.
+    async def download(
+        self,
+        url: str | URL,
+        path: str | os.PathLike[str],
+        *,
+        size: int | None = None,
+        checksum: str | None = None,
+    ) -> int:
+        """Stream a file (an asset's `url`) to `path`; returns its size in bytes.
 
-        The file appears at `path` only once complete. Only URLs under the API's /api/ get the
-        token and pass the rate gate; files elsewhere (a CDN) are fetched without either.
-        Failures are retried like API calls, then raised as APIStatusError subclasses or
-        APIConnectionError; MalformedURLError for a URL that cannot be fetched safely (see
-        `server_url`); OSError if the file cannot be written.
+        The file appears at `path` only once complete and checked: its length against the
+        answer's, and against `size` and `checksum` (`<hex>` or `sha256:<hex>`; md5, sha1,
+        sha256 or sha512, told apart by length) when given. An interrupted download goes on
+        from its `.part` with a Range request when called again; a mismatch is fetched
+        again from the start, then raised as FileMismatchError. Only URLs under the API's
+        /api/ get the token and pass the rate gate; files elsewhere (a CDN) are fetched
+        without either. Failures are retried like API calls, then raised as APIStatusError
+        subclasses or APIConnectionError; MalformedURLError for a URL that cannot be fetched
+        safely (see `server_url`); ConfigurationError for a checksum that is not one;
+        OSError if the file cannot be written.
         """
-        checked = server_url(str(url), what="download URL", base=self.base_url)
-        return await self._transport.download(checked, Path(path), self._options)
+        expected = Expected(size=size, checksum=None if checksum is None else parse(checksum))
+        return (await fetch(self, url, Path(path), expected=expected)).size
 
     async def __aenter__(self) -> Self:
         self._transport.open()
@@ -333,6 +347,41 @@ class RawResponses:
     """`client.with_raw_response`: the namespaces whose calls return one object, raw."""
 
     auth: RawAuth
+
+
+async def fetch(
+    client: CliquifyClient,
+    url: str | URL,
+    path: Path,
+    *,
+    expected: Expected = UNKNOWN,
+    revalidate: Validators | None = None,
+    on_bytes: Callable[[int], None] = lambda _: None,
+) -> Fetched:
+    """`client.download` with all it found out (for the harvest): see `fetch_file`."""
+    checked = server_url(str(url), what="download URL", base=client.base_url)
+    transport = client._transport
+    return await fetch_file(
+        transport,
+        checked,
+        path,
+        options=client._options,
+        limits=transport.read_limits,
+        expected=expected,
+        revalidate=revalidate,
+        on_bytes=on_bytes,
+    )
+
+
+def parse(checksum: str) -> Checksum:
+    """A checksum given by a caller, or ConfigurationError."""
+    found = Checksum.parse(checksum)
+    if found is None:
+        raise ConfigurationError(
+            f"{checksum!r} is not a checksum: give a hex md5, sha1, sha256 or sha512 digest, "
+            "optionally as '<algorithm>:<hex>'"
+        )
+    return found
 
 
 def pipeline(client: CliquifyClient) -> Transport:

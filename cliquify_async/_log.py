@@ -69,10 +69,11 @@ _FILTER: Final = SafeArguments()
 
 
 Concept = Literal[
-    "auth", "drift", "harvest", "pagination", "ratelimit", "redis", "retry", "transport"
+    "auth", "drift", "files", "harvest", "pagination", "ratelimit", "redis", "retry", "transport"
 ]
 """The SDK's loggers, each `cliquify_async.<concept>`: `auth` (tokens and their stores),
-`drift` (fields the server adds, drops or retypes), `harvest` (items and files that fail),
+`drift` (fields the server adds, drops or retypes), `files` (downloads started again, files
+found changed or gone), `harvest` (items and files that fail),
 `pagination` (listings that end early, follow a moved link or go on past an empty page),
 `ratelimit` (what the gates learn or refuse, waits after a 429, local and Redis alike),
 `redis` (the shared budget's connection), `retry` (attempts made again), `transport` (each

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import aiohttp
 from attrs import field, frozen, validators
 
-from ._disk import create_exclusive
 from ._redact import redact
 from ._wire import loads
 from .errors import APITimeoutError, ResponseDecodeError, ResponseTooLargeError
@@ -121,26 +119,3 @@ async def read_json(
             status=response.status,
             url=str(response.url),
         ) from exc
-
-
-async def save_to(
-    dest: Path, response: aiohttp.ClientResponse, limits: ReadLimits = DEFAULT_READ_LIMITS
-) -> int:
-    """Stream the body to `dest` through a temporary name, so `dest` only ever appears whole.
-
-    The temporary `.<name>.part` (hidden, so never another download's `dest`) is created
-    exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, after removing a leftover or a symlink planted
-    there) and renamed over `dest`, which replaces a symlink there instead of following it.
-    """
-    partial_file = dest.with_name(f".{dest.name}.part")
-    written = 0
-    try:
-        with create_exclusive(partial_file) as out:
-            async for chunk in stream(response, limits):
-                out.write(chunk)
-                written += len(chunk)
-        partial_file.replace(dest)
-    except BaseException:
-        partial_file.unlink(missing_ok=True)
-        raise
-    return written

@@ -13,8 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
-from pathlib import Path
-from typing import Any, Literal, ParamSpec, cast
+from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar, cast
 
 import aiohttp
 import attrs
@@ -39,7 +38,6 @@ from ._readers import (
     ReadLimits,
     read_error_text,
     read_json,
-    save_to,
 )
 from ._redact import Secrets, redact, register, unregister
 from ._retry import RetryPolicy, retry_reason
@@ -50,6 +48,7 @@ from .models import AccessToken
 logger = get_logger("transport")
 
 P = ParamSpec("P")
+R_co = TypeVar("R_co", covariant=True)
 State = Literal["unopened", "open", "closed"]
 
 # A file is saved as it was sent: never inflated into something larger than its transfer.
@@ -119,6 +118,17 @@ class AnswerTime:
 
 ANSWER_WEIGHT = 0.25  # the weight of the newest answer in AnswerTime's average
 MAX_REDIRECTS = 10
+FILE_ANSWERS: Final = frozenset({304, 416})
+"""Answers a file download reads itself: Not Modified, and a range past the file's end."""
+
+
+class FileReader(Protocol[R_co]):
+    """A file download's side of each attempt: the headers it adds (a `Range` from what is
+    on disk by then) and how it reads the answer."""
+
+    def request_headers(self) -> Pairs: ...
+
+    async def receive(self, response: aiohttp.ClientResponse) -> R_co: ...
 
 
 class _Redirect(Exception):
@@ -285,22 +295,24 @@ class Transport:
     async def _read_answer(self, response: aiohttp.ClientResponse) -> Answer:
         return Answer.of(response, await self._read_json(response))
 
-    async def download(self, url: URL, dest: Path, options: CallOptions | None = None) -> int:
-        """Stream `url` into `dest` atomically; the token and the gate only for /api/ URLs.
+    async def download(
+        self, url: URL, file: FileReader[R], options: CallOptions | None = None
+    ) -> R:
+        """GET a file, read by `file` (asked for its headers again at each attempt); the token
+        and the gate only for /api/ URLs, all hops within the call's deadline.
 
         A file elsewhere is fetched with aiohttp following its redirects. One under /api/ is
         redirected here, hop by hop, so the token goes with a hop only to /api/ again.
         """
-        save = partial(save_to, dest, limits=self.read_limits)
         options = options or self.options
         spent = Spent()
         async with self._deadline(options, "GET", url, spent):  # one for every hop
             for _ in range(MAX_REDIRECTS + 1):
                 if not self.is_api(url):
                     send = self._retrying(options.retry, self._send)
-                    return await send("GET", url, read=save, file=True)
+                    return await send("GET", url, read=file.receive, file=file)
                 try:
-                    return await self._api(url, save, options, file=True, spent=spent)
+                    return await self._api(url, file.receive, options, file=file, spent=spent)
                 except _Redirect as hop:
                     url = server_url(hop.location, what=f"redirect from {url.path}", base=url)
             raise errors.APIConnectionError(
@@ -348,14 +360,14 @@ class Transport:
         read: Reader[R],
         options: CallOptions,
         *,
-        file: bool = False,
+        file: FileReader[Any] | None = None,
         endpoint: str | None = None,
         page: int | None = None,
         spent: Spent | None = None,
     ) -> R:
         """Send with the token through the gate, retried, with one 401 replay, all within
         the call's deadline (shared by a download's hops through `spent`); `file` marks a
-        download (any Accept, redirects followed, no total timeout)."""
+        download (see `_send`)."""
         if not self.is_api(url):
             raise errors.UntrustedURLError(
                 f"refusing to send the token to {url.origin()}{url.path}: not the API",
@@ -414,7 +426,7 @@ class Transport:
         options: CallOptions,
         spent: Spent,
         call: CallTrace,
-        file: bool,
+        file: FileReader[Any] | None,
     ) -> R:
         """One attempt: a permit from the gate, then the request; traced as an attempt."""
         loop = asyncio.get_running_loop()
@@ -482,17 +494,21 @@ class Transport:
         form_body: dict[str, Any] | None = None,
         bearer: str | None = None,
         headers: Pairs = (),
-        file: bool = False,
+        file: FileReader[Any] | None = None,
         on_answer: Callable[[int, Mapping[str, str]], Awaitable[None]] | None = None,
     ) -> R:
         """One attempt: send, then `read` a success or raise the typed error for a failure.
 
         API calls never follow redirects (a Laravel redirect means a login page, and the
-        token must not follow it); a file may be redirected to its storage.
+        token must not follow it). A `file` download accepts any type, undecoded, with no
+        total timeout; it may be redirected to its storage, adds the headers it asks for at
+        each attempt, and reads the answers FILE_ANSWERS too.
         """
         session = self.open()
         sent = {**(_FILE_HEADERS if file else DEFAULT_HEADERS), "User-Agent": self.user_agent}
         sent.update(headers)  # a call's own; never the SDK's (CallOptions refuses those)
+        if file is not None:
+            sent.update(file.request_headers())
         if bearer is not None:
             sent["Authorization"] = f"Bearer {bearer}"
             self.stats.requests += 1
@@ -506,9 +522,9 @@ class Transport:
                 json=json_body,
                 data=form_body,
                 headers=sent,
-                allow_redirects=file and bearer is None,  # see download()
-                auto_decompress=not file,
-                timeout=self._download_timeout if file else self.timeout,
+                allow_redirects=file is not None and bearer is None,  # see download()
+                auto_decompress=file is None,
+                timeout=self.timeout if file is None else self._download_timeout,
             ) as response:
                 logger.debug(
                     "%s %s -> %d (%.3f s)",
@@ -522,13 +538,13 @@ class Transport:
                 location = response.headers.get("Location")
                 if file and 300 <= response.status < 400 and location is not None:
                     raise _Redirect(location)
-                if not 200 <= response.status < 300:
+                if not (200 <= response.status < 300 or (file and response.status in FILE_ANSWERS)):
                     text = await read_error_text(response, self.read_limits)
                     raise error_for_response(
                         response.status, text, response.headers, method=method, url=str(url)
                     )
                 result = await read(response)
-                if bearer is not None and not file:
+                if bearer is not None and file is None:
                     self.answer_time.record(time.monotonic() - started)
                 return result
         except TimeoutError as exc:

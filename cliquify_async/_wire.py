@@ -356,3 +356,25 @@ def _query_text(value: str | int | float) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
+
+
+_CONTENT_RANGE: Final = re.compile(r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19})")
+MAX_VALIDATOR_CHARS: Final = 256
+
+
+def content_range(value: str | None) -> tuple[int, int, int] | None:
+    """`Content-Range: bytes first-last/length` of a 206 as its three numbers; None for any
+    other form (`*` lengths, units, a last before the first or past the length)."""
+    found = _CONTENT_RANGE.fullmatch((value or "").strip())
+    if found is None:
+        return None
+    first, last, length = map(int, found.groups())
+    return (first, last, length) if first <= last < length else None
+
+
+def validator(value: str | None) -> str | None:
+    """An `ETag` or `Last-Modified` as a later request may send it back (RFC 9110 §8.8):
+    printable ASCII of at most MAX_VALIDATOR_CHARS, else None (not kept, never echoed)."""
+    if value is None or not 0 < len(value) <= MAX_VALIDATOR_CHARS:
+        return None
+    return value if value.isascii() and value.isprintable() else None

@@ -16,7 +16,8 @@ cause. The tree::
     ├── OutputError                   the harvest output cannot be written safely (an OSError)
     │   └── OutputLockedError         ... because another live harvest holds it
     ├── ResponseDecodeError           a 2xx body that is not the JSON we expect
-    │   └── ResponseTooLargeError     ... or is larger than the client reads
+    │   ├── ResponseTooLargeError     ... or is larger than the client reads
+    │   └── FileMismatchError         ... or a file unlike its length, size or checksum
     └── APIStatusError                the server answered with an error status
         ├── BadRequestError           400
         ├── AuthenticationError       401
@@ -58,6 +59,7 @@ __all__ = [
     "ConfigurationError",
     "DeadlineExceededError",
     "EventLoopError",
+    "FileMismatchError",
     "InactiveEnterpriseError",
     "InsufficientScopeError",
     "InvalidClientError",
@@ -217,6 +219,11 @@ class ResponseDecodeError(CliquifyError):
 
 class ResponseTooLargeError(ResponseDecodeError):
     """A body longer than the client's bound (`ReadLimits`), refused before it was held."""
+
+
+class FileMismatchError(ResponseDecodeError):
+    """A downloaded file whose bytes differ from its announced length, its item's `size` or
+    its item's checksum: it is never put in place."""
 
 
 class APIStatusError(CliquifyError):
