@@ -4,13 +4,8 @@ import logging
 
 from ._client import CliquifyClient
 from ._endpoints import Endpoint
-from ._harvest.harvester import (
-    DownloadProgress,
-    Harvester,
-    HarvestReport,
-    ItemFailure,
-    ResourceProgress,
-)
+from ._harvest.files import DownloadProgress
+from ._harvest.harvester import Harvester, HarvestReport, ItemFailure, ResourceProgress
 from ._harvest.jsonl import JSONLinesSink
 from ._harvest.sink import Checkpoint, HarvestSink
 from ._harvest.sqlite import SQLiteSink
@@ -36,6 +31,7 @@ from .errors import (
     ConfigurationError,
     DeadlineExceededError,
     EventLoopError,
+    FileMismatchError,
     InactiveEnterpriseError,
     InsufficientScopeError,
     InvalidClientError,
@@ -82,6 +78,7 @@ __all__ = [
     "DownloadProgress",
     "Endpoint",
     "EventLoopError",
+    "FileMismatchError",
     "Folder",
     "HarvestReport",
     "HarvestSink",

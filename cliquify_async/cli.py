@@ -20,7 +20,8 @@ from . import errors
 from ._client import CliquifyClient
 from ._config import ENV_CLIENT_SECRET, parse_paths
 from ._doctor import diagnose, render
-from ._harvest.harvester import DEFAULT_DOWNLOAD_CONCURRENCY, RESOURCES, Harvester, check_resources
+from ._files.flight import AUTO, DEFAULT_MAX
+from ._harvest.harvester import RESOURCES, Harvester, check_resources
 from ._harvest.jsonl import JSONLinesSink
 from ._harvest.sink import HarvestSink
 from ._harvest.sqlite import SQLiteSink
@@ -77,6 +78,10 @@ def _positive(text: str) -> int:
     return value
 
 
+def _auto_or_positive(text: str) -> int | str:
+    return AUTO if text == AUTO else _positive(text)
+
+
 def _path_override(text: str) -> tuple[str, str]:
     try:
         ((key, path),) = parse_paths(text).items()
@@ -126,6 +131,7 @@ async def _harvest_into(args: argparse.Namespace, out: Path, sandbox: Sandbox | 
                 resources=args.resources,
                 download=args.download,
                 download_concurrency=args.concurrency,
+                max_download_concurrency=args.max_concurrency,
                 on_progress=display.update,
             )
             report = await harvester.run()
@@ -288,9 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--concurrency",
+            type=_auto_or_positive,
+            default=AUTO,
+            help="files downloaded at once: a number, or auto to follow the file host "
+            "(default %(default)s)",
+        )
+        sub.add_argument(
+            "--max-concurrency",
             type=_positive,
-            default=DEFAULT_DOWNLOAD_CONCURRENCY,
-            help="parallel file downloads (default %(default)s)",
+            default=DEFAULT_MAX,
+            help="with --concurrency auto, the most files at once (default %(default)s)",
         )
 
     demo = commands.add_parser("demo", help="harvest the built-in sandbox: no credentials needed")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from .._client import CliquifyClient
+from .files import DownloadProgress
 from .harvester import HarvestReport, ResourceProgress
 
 PLAUSIBLE: Final = 10**12
@@ -100,7 +101,11 @@ class HarvestDisplay:
                 "files",
                 completed=files.downloaded + files.skipped + files.failed,
                 total=files.queued,
-                detail=f"files  {files.bytes // 2**20:,} MiB  {files.failed} failed",
+                detail=(
+                    f"files  {_mib(files.bytes)}  {_mib(files.resumed_bytes)} resumed  "
+                    f"{files.verified} verified  {files.refetched} re-fetched  "
+                    f"{files.failed} failed  {files.in_flight} at once"
+                ),
             )
 
     def _row(self, name: str, *, completed: int, total: int | None, detail: str) -> None:
@@ -137,11 +142,27 @@ class HarvestDisplay:
             table.caption += f"; rate limit {' and '.join(limits)}"
         downloads = report.downloads
         if downloads.queued:
-            table.caption += (
-                f"; files: {downloads.downloaded} downloaded ({downloads.bytes:,} bytes), "
-                f"{downloads.skipped} already complete, {downloads.failed} failed"
-            )
+            table.caption += f"; files: {files_summary(downloads)}"
         return table
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
+
+
+def files_summary(files: DownloadProgress) -> str:
+    """What the downloads did, in one line of the summary."""
+    parts = [
+        f"{files.downloaded} downloaded ({files.bytes:,} bytes received)",
+        f"{files.refetched} re-fetched as changed",
+        f"{files.resumed} resumed ({files.resumed_bytes:,} bytes kept)",
+        f"{files.verified} verified",
+        f"{files.skipped} already complete ({files.revalidated} asked the host)",
+        f"{files.failed} failed",
+    ]
+    if files.gone:
+        parts.append(f"{files.gone} kept whose assets are gone")
+    return ", ".join(parts)
 
 
 def failure_lines(report: HarvestReport) -> list[str]:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from .._closing import RenamedClose
 from .._disk import OutputLock, refuse_link
 from .._endpoints import BY_NAME
 from .._fields import union_members
+from .._files.manifest import FIELDS, FileRecord, record_of
 from .._timestamps import parse_datetime
 from ..errors import ConfigurationError, ResponseDecodeError
 from .sink import Checkpoint, Rejected, check_source, dump_item, has_surrogate, load_item
@@ -36,8 +37,9 @@ from .sink import Checkpoint, Rejected, check_source, dump_item, has_surrogate, 
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
 
-SCHEMA_VERSION: Final = 1
-"""Kept in `PRAGMA user_version`: the layout of the bookkeeping, for later migrations."""
+SCHEMA_VERSION: Final = 2
+"""Kept in `PRAGMA user_version`: the layout of the bookkeeping, for later migrations (2 added
+`_files`)."""
 _STORED_BATCH: Final = 500  # rows read back per trip to the writer thread
 # Declared column types by field type: SQLite's affinity converts what it can and keeps the rest.
 _AFFINITY: Final[Mapping[object, str]] = {
@@ -181,6 +183,43 @@ _CREATE_BOOKKEEPING: Final = (
     '"items" INTEGER NOT NULL, "next_token" TEXT, "page_size" INTEGER)',
     'CREATE TABLE "_harvest_source" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT NOT NULL)',
 )
+_CREATE_FILES: Final = (
+    'CREATE TABLE IF NOT EXISTS "_files" ("asset" TEXT NOT NULL PRIMARY KEY, '
+    + ", ".join(f'"{name}"' for name in FIELDS[1:])
+    + ")"
+)
+"""The manifest of downloaded files: one row per asset, a column per FileRecord field."""
+_SAVE_FILE: Final = f'INSERT OR REPLACE INTO "_files" VALUES ({", ".join("?" * len(FIELDS))})'  # noqa: S608
+_FILE_GONE: Final = 'UPDATE "_files" SET "gone_at" = ? WHERE "asset" = ?'
+
+
+class SQLiteManifest:
+    """The `_files` table of an SQLiteSink: its FileManifest, written on the sink's thread."""
+
+    def __init__(self, sink: SQLiteSink) -> None:
+        self._sink = sink
+
+    async def records(self) -> dict[str, FileRecord]:
+        rows = await self._sink.run(_file_rows)
+        found = (record_of(dict(zip(FIELDS, row, strict=True))) for row in rows)
+        return {record.asset: record for record in found if record is not None}
+
+    async def save(self, record: FileRecord) -> None:
+        values = tuple(getattr(record, name) for name in FIELDS)
+        await self._sink.run(_execute, _SAVE_FILE, [values])
+
+    async def mark_gone(self, assets: Collection[str], at: str) -> None:
+        await self._sink.run(_execute, _FILE_GONE, [(at, asset) for asset in assets])
+
+
+def _file_rows(connection: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    columns = ", ".join(f'"{name}"' for name in FIELDS)
+    return connection.execute(f'SELECT {columns} FROM "_files"').fetchall()  # noqa: S608
+
+
+def _execute(connection: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    with _transaction(connection):
+        connection.executemany(statement, rows)
 
 
 @contextlib.contextmanager
@@ -241,6 +280,15 @@ class SQLiteSink(RenamedClose):
     def files(self) -> Path:
         """`<stem>_files/` beside the database (`export.db` -> `export_files/`), for downloads."""
         return self._path.with_name(f"{self._path.stem}_files")
+
+    @property
+    def manifest(self) -> SQLiteManifest:
+        """The record of every downloaded file: the `_files` table."""
+        return SQLiteManifest(self)
+
+    async def run(self, function: Callable[[sqlite3.Connection, *Ts], R], *args: *Ts) -> R:
+        """`function(connection, *args)` on the sink's thread, between its other calls."""
+        return await self._call(lambda: function(self._db(), *args))
 
     async def open(self, *, base_url: str, client_id: str) -> None:
         """Create or check the database, and tie it to one account."""
@@ -338,7 +386,8 @@ class SQLiteSink(RenamedClose):
                 )
             for statement in _CREATE_BOOKKEEPING:
                 connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute(_CREATE_FILES)  # new, or a version 1 database
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         for name, table in TABLES.items():
             present = {row[1] for row in connection.execute(f'PRAGMA table_info("{name}")')}
             if not present:

@@ -19,7 +19,7 @@ from cliquify_async import (
     OutputLockedError,
     SQLiteSink,
 )
-from cliquify_async._harvest.harvester import file_name
+from cliquify_async._harvest.names import file_name
 from cliquify_async.sandbox import Sandbox
 from tests.cli.test_cli import environment, run
 from tests.conftest import ClientFactory, SandboxFactory

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cliquify_async._harvest.harvester import MAX_FILE_NAME, file_name
+from cliquify_async._harvest.names import MAX_FILE_NAME, file_name
 
 
 @pytest.mark.parametrize(
