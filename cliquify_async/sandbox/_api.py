@@ -1,4 +1,4 @@
-"""The protected /api list routes and the unprotected /files "CDN" their URLs point to."""
+"""The protected /api list routes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
-from ._dataset import file_bytes
 from ._endpoints import Endpoint, InvalidQuery, parse_query
 from ._pagination import PageRequest, render
 from ._state import STATE
@@ -49,14 +48,6 @@ def list_handler(path: str, endpoint: Endpoint) -> Callable[[web.Request], Await
         return web.json_response(render(shape, items, page, state.config.empty_pages))
 
     return handle
-
-
-async def serve_file(request: web.Request) -> web.Response:
-    """GET/HEAD /files/...: the deterministic bytes of a file named in the dataset."""
-    spec = request.app[STATE].data.files.get(request.path)
-    if spec is None:
-        return message(404, "Not Found.")
-    return web.Response(body=file_bytes(request.path, spec.size), content_type=spec.content_type)
 
 
 def message(status: int, text: str) -> web.Response:

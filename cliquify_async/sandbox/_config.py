@@ -17,6 +17,9 @@ from ._pagination import SHAPES, Shape
 DEFAULT_SCOPES: Final = ("profile:read", "templates:read", "assets:read", "brandkit:read")
 _SIZE: Final = [v.instance_of(int), v.ge(0)]
 
+# An asset item field holding its file's hex digest; "checksum" holds a SHA-256 one.
+Checksum = Literal["md5", "sha1", "sha256", "checksum"]
+
 
 def _pagination_table(value: str | Mapping[str, str]) -> Mapping[str, Shape]:
     """One shape for every endpoint, or a per-path mapping (unlisted paths get "resource")."""
@@ -149,3 +152,16 @@ class SandboxConfig:
         default="both", validator=v.in_(("both", "json", "form"))
     )
     rate_limit_headers: bool = True
+
+    # The /files "CDN": ETag and Last-Modified (and so 304s and If-Range), byte ranges (206),
+    # seconds before each answer's headers, and a per-answer bandwidth in bytes per second.
+    file_validators: bool = True
+    file_ranges: bool = True
+    file_latency: float = attrs.field(default=0.0, validator=v.ge(0.0))
+    file_bandwidth: float | None = attrs.field(default=None, validator=_positive)
+    # Every asset's file (not its thumbnail) exactly this many bytes, its item's size saying so;
+    # every asset item with this field holding its file's hex digest.
+    asset_file_size: int | None = attrs.field(default=None, validator=v.optional(_SIZE))
+    asset_checksum: Checksum | None = attrs.field(
+        default=None, validator=v.optional(v.in_(get_args(Checksum)))
+    )

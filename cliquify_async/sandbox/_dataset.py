@@ -47,14 +47,30 @@ _ASSET_KINDS: Final = (
     ("document", "application/pdf", "pdf", False),
 )
 _ASSET_WEIGHTS: Final = (5, 6, 2, 1, 1, 1)
+_DIGESTS: Final = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "checksum": "sha256"}
+
+_BLOCK: Final = 64 * 1024  # file bytes are built a block at a time
+_TAG: Final = 16  # leading bytes of a block that only its file, version and index have
+_POOL_SIZE: Final = 1 << 20  # blocks are windows of one fixed random pool this long, plus a block
+_POOL: Final = hashlib.shake_256(b"cliquify-async sandbox files").digest(_POOL_SIZE + _BLOCK)
 
 
 @attrs.frozen
 class FileSpec:
-    """A file the sandbox serves under /files: its length and content type."""
+    """A file the sandbox serves under /files: its length, content type and version (0 as
+    generated, one more each time a test changes it)."""
 
     size: int
     content_type: str
+    version: int = 0
+
+    def changed(self, size: int | None = None) -> FileSpec:
+        """The next version: new bytes, and ``size`` bytes of them if given."""
+        if size is not None and size < 0:
+            raise ValueError(f"size must not be negative, got {size}")
+        return attrs.evolve(
+            self, size=self.size if size is None else size, version=self.version + 1
+        )
 
 
 @attrs.frozen
@@ -65,11 +81,31 @@ class Dataset:
     files: dict[str, FileSpec]
 
 
-def file_bytes(path: str, size: int) -> bytes:
-    """The deterministic content of the file at ``path``: a SHA-256 stream seeded by the path."""
-    seed = hashlib.sha256(path.encode()).digest()
-    blocks = (hashlib.sha256(seed + n.to_bytes(4, "big")).digest() for n in range(size // 32 + 1))
-    return b"".join(blocks)[:size]
+def file_bytes(path: str, size: int, *, version: int = 0, start: int = 0) -> bytes:
+    """Bytes ``start`` to ``size`` of the file at ``path`` in ``version`` (0: as generated).
+
+    Made of 64 KiB blocks, each from its (path, version, index) alone: a range costs only its
+    own blocks, and a shorter file of the same path and version is a prefix of a longer one.
+    """
+    first = start // _BLOCK
+    blocks = b"".join(_block(path, version, n) for n in range(first, -(-size // _BLOCK)))
+    return blocks[start - first * _BLOCK : size - first * _BLOCK]
+
+
+def file_digest(path: str, size: int, algorithm: str, *, version: int = 0) -> str:
+    """The hex ``algorithm`` (a hashlib name) digest of a file, hashed a block at a time."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    for start in range(0, size, _BLOCK):
+        digest.update(file_bytes(path, min(start + _BLOCK, size), version=version, start=start))
+    return digest.hexdigest()
+
+
+def _block(path: str, version: int, index: int) -> bytes:
+    """One block of a file: a tag unique to (path, version, index), then a window of the pool
+    at an offset the same hash picks. Copying beats generating: gigabytes a second."""
+    key = hashlib.blake2b(f"{version}:{index}:{path}".encode(), digest_size=_TAG + 8).digest()
+    offset = int.from_bytes(key[_TAG:]) % _POOL_SIZE
+    return key[:_TAG] + _POOL[offset : offset + _BLOCK - _TAG]
 
 
 def generate(config: SandboxConfig, base_url: str) -> Dataset:
@@ -187,7 +223,9 @@ class _Builder:
         rng = self._rng
         kind, mime_type, extension, sized = rng.choices(_ASSET_KINDS, _ASSET_WEIGHTS)[0]
         name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{n:04d}.{extension}"
-        size = rng.randint(2_000, 200_000)
+        size = rng.randint(2_000, 200_000)  # drawn even when overridden: the rest stays the same
+        if self._config.asset_file_size is not None:
+            size = self._config.asset_file_size
         width, height = rng.choice(_CANVASES) if sized else (None, None)
         created_at, updated_at = self._timestamps()
         return self._finish(
@@ -199,6 +237,7 @@ class _Builder:
                 "url": self._file(f"assets/{n}/{name}", mime_type, size, exact=True),
                 "thumbnail_url": self._file(f"assets/{n}/thumbnail.jpg", "image/jpeg", 8_000),
                 "size": size,
+                **self._checksum(f"/files/assets/{n}/{name}", size),
                 "width": width,
                 "height": height,
                 "folder_id": folder_id,
@@ -255,6 +294,11 @@ class _Builder:
             size = self._rng.randint(size // 4, size)
         self._files[f"/files/{path}"] = FileSpec(size=size, content_type=content_type)
         return f"{self._base_url}/files/{path}"
+
+    def _checksum(self, path: str, size: int) -> dict[str, str]:
+        """The ``asset_checksum`` field of an asset whose file is at ``path``, if configured."""
+        field = self._config.asset_checksum
+        return {} if field is None else {field: file_digest(path, size, _DIGESTS[field])}
 
     def _timestamps(self) -> tuple[str, str]:
         """``created_at`` and a later ``updated_at``, each in one of the two documented formats."""

@@ -18,6 +18,8 @@ from typing import Any, Final
 import attrs
 from aiohttp import hdrs, web
 
+from ._body import BodyResponse, hang_up
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _SERVER_ERROR: Final = b'{"message": "Server Error"}'
@@ -224,7 +226,7 @@ async def perform(fault: Fault, request: web.Request, handler: Handler) -> web.S
         canned.content_type = fault.content_type
         return canned
     if fault.kind is FaultKind.RESET:
-        _hang_up(request)
+        hang_up(request)
         return web.Response()  # never delivered: aiohttp drops it on the closed transport
     if fault.kind is FaultKind.SLOW:
         await asyncio.sleep(fault.delay)
@@ -233,30 +235,7 @@ async def perform(fault: Fault, request: web.Request, handler: Handler) -> web.S
     if fault.kind is FaultKind.WRONG_CONTENT_TYPE:
         response.content_type = "text/plain"
         return response
-    return await _cut_off(response, request, chunked=fault.kind is FaultKind.TRUNCATED)
-
-
-async def _cut_off(
-    response: web.StreamResponse, request: web.Request, *, chunked: bool
-) -> web.StreamResponse:
-    """Send ``response``'s status, headers and half its body, then close the connection."""
-    body = response.body if isinstance(response, web.Response) else None
-    if not isinstance(body, bytes):
-        raise TypeError("only a response with an in-memory body can be cut off")
-    stream = web.StreamResponse(status=response.status, reason=response.reason)
-    stream.headers.extend(response.headers)
-    stream.headers.popall(hdrs.CONTENT_LENGTH, None)
-    if chunked:
-        stream.enable_chunked_encoding()
-    else:
-        stream.content_length = len(body)
-    await stream.prepare(request)
-    await stream.write(body[: len(body) // 2])
-    _hang_up(request)
-    return stream
-
-
-def _hang_up(request: web.Request) -> None:
-    """Close the connection; data already written is flushed first."""
-    if request.transport is not None:
-        request.transport.close()
+    # cut short: whoever sends the body (the record middleware) stops halfway and hangs up
+    body = response if isinstance(response, BodyResponse) else BodyResponse.holding(response)
+    body.cut_in_half(chunked=fault.kind is FaultKind.TRUNCATED)
+    return body

@@ -81,6 +81,19 @@ class Sandbox(RenamedClose):
         query = parse_query(endpoint, {k: str(v) for k, v in filters.items()})
         return list(endpoint.select(self.dataset[endpoint.key], query.filters))
 
+    def change_file(self, url_or_path: str, *, size: int | None = None) -> None:
+        """Give a served file a new version, as if it were re-uploaded: different bytes
+        (``size`` of them if given), a new ETag and a later Last-Modified.
+
+        The listed item is left as it was, its ``size`` and any ``asset_checksum`` field
+        included: a test that wants them to match changes the item through `dataset`.
+        """
+        files = self._running().data.files
+        path = url_or_path.removeprefix(self.url)
+        if path not in files:
+            raise KeyError(f"the sandbox serves no file at {url_or_path!r}")
+        files[path] = files[path].changed(size)
+
     def revoke_all_tokens(self) -> None:
         """Revoke every token issued so far, as if an admin rotated the client."""
         self._tokens.revoke_all()

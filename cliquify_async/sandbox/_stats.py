@@ -23,6 +23,10 @@ class RecordedRequest:
     token: str | None = attrs.field(repr=False)  # the bearer token presented, if any
     fault: Fault | None  # the injected fault that answered it
     throttled: bool  # answered 429 by the rate limiter
+    # body bytes written for a 2xx answer, up to the cut of one cut short; 0 for any other
+    body_bytes: int = 0
+    # the request's Range, If-Range, If-None-Match and If-Modified-Since headers, those present
+    file_headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def most_within(sorted_times: Sequence[float], span: float) -> int:
@@ -54,6 +58,11 @@ class SandboxStats:
     def rate_limited(self) -> int:
         """How many requests the rate limiter answered with 429."""
         return sum(r.throttled for r in self.requests)
+
+    def bytes_sent(self, path_prefix: str = "/files/") -> int:
+        """Body bytes written to requests whose path starts with ``path_prefix`` (see
+        RecordedRequest.body_bytes): what downloads cost, retries and resumptions included."""
+        return sum(r.body_bytes for r in self.requests if r.path.startswith(path_prefix))
 
     def count(self, path_prefix: str = "", *, status: int | None = None) -> int:
         """Requests whose path starts with ``path_prefix`` (and answered ``status``, if given)."""

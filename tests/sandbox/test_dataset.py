@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -114,9 +115,29 @@ def test_extra_and_dropped_fields() -> None:
         SandboxConfig(drop_fields=["id"])
 
 
-def test_file_bytes_are_deterministic_per_path() -> None:
-    content = file_bytes("/files/assets/1/a.png", 100_000)
-    assert len(content) == 100_000
-    assert content == file_bytes("/files/assets/1/a.png", 100_000)
-    assert content[:5_000] == file_bytes("/files/assets/1/a.png", 5_000)
+def test_file_bytes_are_deterministic_per_path_and_version() -> None:
+    content = file_bytes("/files/assets/1/a.png", 300_000)
+    assert len(content) == 300_000
+    assert content == file_bytes("/files/assets/1/a.png", 300_000)
+    assert content[:5_000] == file_bytes("/files/assets/1/a.png", 5_000)  # a prefix
+    assert content[70_000:200_001] == file_bytes("/files/assets/1/a.png", 200_001, start=70_000)
     assert content[:64] != file_bytes("/files/assets/2/a.png", 64)
+    assert file_bytes("/files/assets/1/a.png", 300_000, version=0) == content
+    changed = file_bytes("/files/assets/1/a.png", 300_000, version=1)
+    assert len(changed) == 300_000
+    assert changed[:16] != content[:16]
+    assert changed[-16:] != content[-16:]  # every block differs, not just the first
+    assert file_bytes("/files/assets/1/a.png", 10, start=10) == b""
+
+
+def test_asset_file_size_and_checksum_leave_the_rest_as_it_was() -> None:
+    plain = items(assets=5)
+    sized = items(assets=5, asset_file_size=70_000, asset_checksum="md5")
+    for before, after in zip(plain["assets"], sized["assets"], strict=True):
+        path = after["url"].removeprefix(BASE)
+        digest = hashlib.md5(file_bytes(path, 70_000), usedforsecurity=False).hexdigest()
+        assert after == {**before, "size": 70_000, "md5": digest}
+        assert list(after)[:8] == [*FIELDS["assets"][:7], "md5"]  # right after size
+    assert {key: value for key, value in sized.items() if key != "assets"} == {
+        key: value for key, value in plain.items() if key != "assets"
+    }

@@ -90,6 +90,10 @@ def test_options_from_a_config_with_overrides() -> None:
         {"token_shape": "jwt"},
         {"retry_after_precision": "ms"},
         {"port": 70_000},
+        {"file_latency": -1},
+        {"file_bandwidth": 0},
+        {"asset_file_size": -1},
+        {"asset_checksum": "crc32"},
     ],
 )
 def test_invalid_options(options: dict[str, Any]) -> None:
@@ -125,9 +129,13 @@ async def test_records(make_sandbox: MakeSandbox, http: aiohttp.ClientSession) -
         token=token,
         fault=None,
         throttled=False,
+        body_bytes=listing.body_bytes,
+        file_headers={},
     )
+    assert listing.body_bytes > 0  # the JSON page
     assert token not in repr(listing)
     assert (anonymous.status, anonymous.has_authorization, anonymous.token) == (401, False, None)
+    assert anonymous.body_bytes == 0  # error answers count no payload
     assert sb.stats.count("/api/") == 2
     assert sb.stats.count("/api/", status=401) == 1
     assert sb.stats.count() == 3
