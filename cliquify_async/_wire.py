@@ -373,8 +373,10 @@ def content_range(value: str | None) -> tuple[int, int, int] | None:
 
 
 def validator(value: str | None) -> str | None:
-    """An `ETag` or `Last-Modified` as a later request may send it back (RFC 9110 §8.8):
-    printable ASCII of at most MAX_VALIDATOR_CHARS, else None (not kept, never echoed)."""
+    """An `ETag` or `Last-Modified` as a later request may send it back (RFC 9110 §8.8) and a
+    file may record it: printable ASCII of at most MAX_VALIDATOR_CHARS holding no secret the
+    client knows (a server may echo one), else None."""
     if value is None or not 0 < len(value) <= MAX_VALIDATOR_CHARS:
         return None
-    return value if value.isascii() and value.isprintable() else None
+    printable = value.isascii() and value.isprintable()
+    return value if printable and redact(value) == value else None

@@ -80,19 +80,25 @@ def says_nothing(asset: Mapping[str, Any]) -> bool:
 
 
 def plan(
-    asset: Mapping[str, Any], name: str, record: FileRecord | None, on_disk: int | None
+    asset: Mapping[str, Any],
+    name: str,
+    record: FileRecord | None,
+    on_disk: int | None,
+    *,
+    listed: bool = True,
 ) -> Plan:
     """What a run does with an asset's file, named `name`, given its record and the size of
     the copy in place (None: none): fetch a file never fetched or lost; fetch again one
-    whose asset changed; ask the host of one it cannot tell, or of an unrecorded copy; keep
-    the rest without a request."""
+    whose asset changed; ask the host of one it cannot tell (the item says nothing, or was
+    not `listed` this run but read back from an earlier one), or of an unrecorded copy;
+    keep the rest without a request."""
     if record is None:
         return "fetch" if on_disk is None else "revalidate"
     if record.file != name or changed(asset, record) is not None:
         return "refetch"
     if on_disk != record.size:
         return "fetch"
-    return "revalidate" if says_nothing(asset) else "keep"
+    return "revalidate" if says_nothing(asset) or not listed else "keep"
 
 
 def manifest_of(sink: HarvestSink, folder: Path) -> FileManifest:
@@ -135,16 +141,19 @@ class FileHarvest:
         self._seen: set[str] = set()  # the assets listed this run
         self._queued: set[str] = set()  # file names queued this run: each file once
         # Bounded, so a listing far ahead of the downloads waits instead of filling memory.
-        self._queue: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue(FILE_QUEUE_SIZE)
+        self._queue: asyncio.Queue[tuple[Mapping[str, Any], bool] | None] = asyncio.Queue(
+            FILE_QUEUE_SIZE
+        )
 
     async def open(self) -> None:
         """Create the folder and read what earlier runs recorded."""
         make_folder(self._folder)
         self._records = await self._manifest.records()
 
-    async def put(self, item: object) -> None:
+    async def put(self, item: object, *, listed: bool = True) -> None:
         """Note an asset as listed, and queue its file once per file name in a run (an asset
-        listed twice is one file, and no two downloads ever share a file)."""
+        listed twice is one file, and no two downloads ever share a file). An item not
+        `listed` this run, but read back from an earlier one, cannot tell of a change."""
         if not isinstance(item, Mapping):
             return
         if has_file_id(item):
@@ -156,7 +165,7 @@ class FileHarvest:
             return
         self._queued.add(name)
         self._progress.queued += 1
-        await self._queue.put(item)
+        await self._queue.put((item, listed))
 
     async def close(self) -> None:
         """No more assets: the workers end once the queue is empty."""
@@ -187,18 +196,19 @@ class FileHarvest:
             await self._manifest.aclose()
 
     async def _worker(self) -> None:
-        while (asset := await self._queue.get()) is not None:
+        while (queued := await self._queue.get()) is not None:
+            asset, listed = queued
             async with self._flight.slot():
                 self._progress.in_flight = self._flight.limit
                 try:
-                    await self._file(asset)
+                    await self._file(asset, listed)
                 except CliquifyError as exc:
                     self._progress.failed += 1
                     self._on_failure(asset, exc)
             self._notify()
         await self._queue.put(None)  # the end, passed on to the next worker
 
-    async def _file(self, asset: Mapping[str, Any]) -> None:
+    async def _file(self, asset: Mapping[str, Any], listed: bool) -> None:
         """Fetch, resume, revalidate or keep one asset's file, and record what it found."""
         if not has_file_id(asset):
             raise ResponseDecodeError(
@@ -210,7 +220,7 @@ class FileHarvest:
         name = file_name(asset)
         target = self._folder / name
         record = self._records.get(asset_key(asset))
-        action = plan(asset, name, record, _size_in_place(target))
+        action = plan(asset, name, record, _size_in_place(target), listed=listed)
         if action == "keep":
             self._progress.skipped += 1
             await self._save(self._record(asset, record), record)

@@ -202,8 +202,8 @@ class Harvester:
         for name in self._names:
             checkpoint = await self._sink.start(name)
             if name == "assets" and self._files is not None:
-                async for item in self._sink.stored(name):
-                    await self._files.put(item)
+                async for item in self._sink.stored(name):  # not listed again if done
+                    await self._files.put(item, listed=not checkpoint.done)
             self._record(name, checkpoint)
             self.report.resources[name].resumed = checkpoint.pages > 0
             if not checkpoint.done:

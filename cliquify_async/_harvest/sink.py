@@ -48,7 +48,9 @@ class HarvestSink(Protocol):
     moment leaves either both or neither; that is what lets a rerun write every item once.
     The harvest calls `open` once, then `start` per resource (and `stored` for assets when it
     downloads), then `write` for every page in listing order (one call at a time), and `close`
-    when it ends, even by an error, if `open` succeeded.
+    when it ends, even by an error, if `open` succeeded. A sink may also offer `manifest`, a
+    `FileManifest` for the records of downloaded files (SQLiteSink does); without one they go
+    to `<files>.jsonl` beside its files folder.
     """
 
     @property

@@ -5,7 +5,8 @@ item's JSON as sent in `raw`, and the bookkeeping `first_seen`, `last_seen` and 
 each holding the start time of a harvest run. A page's rows and its resource's checkpoint
 (`_harvest_state`) are one transaction, so a crash leaves both or neither. A run that ended
 starts afresh next time (the incremental re-harvest); at its end, rows it did not see get
-`deleted_at` instead of being deleted. `_harvest_source` ties the database to one account;
+`deleted_at` instead of being deleted. `_files` records each downloaded asset file (see
+`FileRecord`). `_harvest_source` ties the database to one account;
 `<database>.lock` is held (flock) while a harvest writes, and a symlink at the database or its
 journal files is refused.
 """
@@ -251,7 +252,8 @@ class SQLiteSink(RenamedClose):
     the last page committed; a rerun after a finished run lists everything again, updating
     rows, inserting new ones, and setting `deleted_at` on rows no longer listed (a reappearing
     row gets it cleared). Items with no usable `id` are left out and returned for the report
-    (the next run lists them again). Asset files go to `<stem>_files/` beside the database.
+    (the next run lists them again). Asset files go to `<stem>_files/` beside the database,
+recorded in `_files` (the sink's `manifest`).
     `<path>.lock` is held while the sink is open, so a second harvest into the same database
     is refused with OutputLockedError. `clock` gives the run times (aware datetimes).
 

@@ -249,12 +249,17 @@ async def test_downloads_are_byte_identical_and_never_carry_the_token(
     assert len(file_requests) >= len(assets)
     assert not any(r.has_authorization for r in file_requests)
 
-    # A rerun skips the complete files instead of downloading them again.
+    # A rerun of a finished folder does not list the assets again, so it asks the host
+    # whether each file changed (a conditional GET) and downloads none that did not.
     before = len(sandbox.stats.requests)
     code, out, err = await run(*args, env=environment(sandbox))
     assert code == 0, err
-    assert not any(r.path.startswith("/files/") for r in sandbox.stats.requests[before:])
-    assert f"{len(assets)} already complete" in " ".join(out.split())
+    again = [r for r in sandbox.stats.requests[before:] if r.path.startswith("/files/")]
+    assert len(again) == len(assets)
+    assert all(r.status == 304 and "If-None-Match" in r.file_headers for r in again)
+    assert sandbox.stats.bytes_sent() == sum(r.body_bytes for r in file_requests)
+    summary = " ".join(out.split())
+    assert f"{len(assets)} already complete ({len(assets)} asked the host)" in summary
 
 
 @pytest.mark.parametrize(
