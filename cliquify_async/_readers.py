@@ -20,6 +20,7 @@ Reader = Callable[[aiohttp.ClientResponse], Awaitable[R]]
 """Reads a successful response into a result."""
 
 MiB: Final = 2**20
+GiB: Final = 2**30
 
 
 @frozen(kw_only=True)
@@ -29,16 +30,19 @@ class ReadLimits:
     A JSON body longer than `max_json_bytes` (counted after decompression) is refused with
     ResponseTooLargeError before it is held, and so is one of more than `max_json_values`
     values (counted by their separators before parsing: `[{},{},...]` decodes to some thirty
-    times its size in objects); an error body is cut at `max_error_bytes` (its
-    start names the error). A body or file that arrives at fewer than `min_bytes_per_second`,
-    averaged over each `slow_window` seconds, is given up with APITimeoutError, so a server
-    that trickles cannot hold a call past its deadline; silence alone is bounded by the
+    times its size in objects); an error body is cut at `max_error_bytes` (its start names
+    the error). A downloaded file is read up to its announced length and its item's size,
+    and never past `max_file_bytes` (ResponseTooLargeError). A body or file that arrives at
+    fewer than `min_bytes_per_second`, averaged over each `slow_window` seconds, is given up
+    with APITimeoutError, so a server that trickles cannot hold a call past its deadline;
+    silence alone is bounded by the
     timeout's `sock_read`.
     """
 
     max_json_bytes: int = field(default=32 * MiB, validator=validators.gt(0))
     max_json_values: int = field(default=1_000_000, validator=validators.gt(0))
     max_error_bytes: int = field(default=64 * 1024, validator=validators.gt(0))
+    max_file_bytes: int = field(default=256 * GiB, validator=validators.gt(0))
     min_bytes_per_second: float = field(default=1024.0, validator=validators.ge(0))
     slow_window: float = field(default=30.0, validator=validators.gt(0))
 

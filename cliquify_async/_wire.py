@@ -372,6 +372,15 @@ def content_range(value: str | None) -> tuple[int, int, int] | None:
     return (first, last, length) if first <= last < length else None
 
 
+_UNSATISFIED: Final = re.compile(r"bytes \*/([0-9]{1,19})")
+
+
+def unsatisfied_length(value: str | None) -> int | None:
+    """The file's length in a 416's `Content-Range: bytes */length`, else None."""
+    found = _UNSATISFIED.fullmatch((value or "").strip())
+    return None if found is None else int(found.group(1))
+
+
 def validator(value: str | None) -> str | None:
     """An `ETag` or `Last-Modified` as a later request may send it back (RFC 9110 §8.8) and a
     file may record it: printable ASCII of at most MAX_VALIDATOR_CHARS holding no secret the

@@ -18,10 +18,10 @@ from yarl import URL
 from .._log import get_logger
 from .._options import CallOptions, Pairs
 from .._readers import ReadLimits, stream
-from .._wire import content_range, read_int, validator
-from ..errors import FileMismatchError, ResponseDecodeError
+from .._wire import content_range, read_int, unsatisfied_length, validator
+from ..errors import FileMismatchError, ResponseDecodeError, ResponseTooLargeError
 from .checks import UNKNOWN, Digests, Expected, mismatch
-from .part import Origin, PartFile
+from .part import Origin, PartFile, url_digest
 
 logger = get_logger("files")
 
@@ -99,7 +99,8 @@ async def fetch_file(
         received += size
         on_bytes(size)
 
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 1
+    while True:
         fetch = FileAttempt(target, str(url), expected, revalidate, limits, count)
         try:
             fetched = await transport.download(url, fetch, options)
@@ -107,10 +108,9 @@ async def fetch_file(
             if attempt == ATTEMPTS:
                 raise
             logger.info("fetching %s again from the start: %s", url, exc.reason)
-            revalidate = None
-            continue
-        return attrs.evolve(fetched, received=received)
-    raise AssertionError("unreachable")
+            attempt, revalidate = attempt + 1, None
+        else:
+            return attrs.evolve(fetched, received=received)
 
 
 class FileAttempt:
@@ -144,38 +144,54 @@ class FileAttempt:
         return () if self._revalidate is None else self._revalidate.headers()
 
     async def receive(self, response: aiohttp.ClientResponse) -> Fetched:
-        """Read a file's answer: 304 leaves the copy, 206 goes on from the `.part`, any
-        other success starts it afresh; then check the whole and put it in place."""
+        """Read a file's answer: 304 leaves the copy, 416 may find the `.part` whole, 206 goes
+        on from the `.part`, any other success starts it afresh; then check the whole and
+        put it in place. No more bytes are read than the file may have."""
         if response.status == 304:
             return self._unchanged(response)
         if response.status == 416:
-            self._part.discard()
-            raise self._mismatch(response, "the host has no bytes past those already fetched")
+            return await self._past_the_end(response)
         if response.status == 206:
             origin, offset = self._resumed_from(response)
-            digests = await _digest_of(self._part.path, offset, self._expected)
+            digests = await digest_of(self._part.path, offset, self._expected)
             part = self._part.append(offset)
         else:
             origin = Origin(
-                url=self._url,
+                source=url_digest(self._url),
                 etag=validator(response.headers.get("ETag")),
                 last_modified=validator(response.headers.get("Last-Modified")),
                 length=response.content_length,
             )
+            self._check_length(response, origin.length)
             offset, digests = 0, Digests(self._expected)
             part = self._part.begin(origin)
-        size = offset
+        size, most = offset, self._most(origin)
         try:
             with part:
                 async for chunk in stream(response, self._limits):
+                    size += len(chunk)
+                    if size > most:
+                        raise self._too_long(response, origin, most)
                     part.write(chunk)
                     digests.update(chunk)
-                    size += len(chunk)
                     self._on_bytes(len(chunk))
-        except BaseException:
-            if origin.if_range is None:  # nothing to resume it by: no use keeping it
+        except BaseException as exc:
+            # A file with nothing to resume it by, or bytes that are wrong, are not kept.
+            if origin.if_range is None or isinstance(exc, ResponseDecodeError):
                 self._part.discard()
             raise
+        return self._finish(response, origin, offset, size, digests)
+
+    def _finish(
+        self,
+        response: aiohttp.ClientResponse,
+        origin: Origin,
+        offset: int,
+        size: int,
+        digests: Digests,
+    ) -> Fetched:
+        """Check the whole `.part` of `size` bytes (`offset` of them from before), and put it
+        in place if it passes."""
         problem = mismatch(self._expected, origin.length, size, digests)
         if problem is not None:
             self._part.discard()
@@ -191,8 +207,51 @@ class FileAttempt:
             checks=self._checks(origin),
         )
 
+    def _most(self, origin: Origin) -> int:
+        """The most bytes the file may have: its announced length or the item's size when
+        either is known, and the client's bound on any file."""
+        known = (origin.length, self._expected.size, self._limits.max_file_bytes)
+        return min(bound for bound in known if bound is not None)
+
+    def _check_length(self, response: aiohttp.ClientResponse, length: int | None) -> None:
+        """Refuse, before reading it, a file whose announced length is not the item's size."""
+        size = self._expected.size
+        if length is not None and size is not None and length != size:
+            self._part.discard()
+            raise self._mismatch(
+                response, f"the answer announces {length} bytes where the item's size says {size}"
+            )
+
+    def _too_long(
+        self, response: aiohttp.ClientResponse, origin: Origin, most: int
+    ) -> ResponseDecodeError:
+        """The error for a body that went past `most` bytes."""
+        if most in (origin.length, self._expected.size):
+            return self._mismatch(response, f"more than the {most} bytes announced arrived")
+        return ResponseTooLargeError(
+            f"the file is larger than the client reads (max_file_bytes={most})",
+            status=response.status,
+            url=self._url,
+        )
+
+    async def _past_the_end(self, response: aiohttp.ClientResponse) -> Fetched:
+        """A 416 to a Range: a `.part` that is the whole file (a crash came between its last
+        byte and its rename) is checked and put in place; any other starts over."""
+        length = unsatisfied_length(response.headers.get("Content-Range"))
+        if self._resume is not None:
+            origin, offset = self._resume
+            if length == offset and origin.length in (None, offset):
+                digests = await digest_of(self._part.path, offset, self._expected)
+                origin = attrs.evolve(origin, length=offset)
+                return attrs.evolve(
+                    self._finish(response, origin, offset, offset, digests), outcome="resumed"
+                )
+        self._part.discard()
+        raise self._mismatch(response, "the host has no bytes past those already fetched")
+
     def _resumed_from(self, response: aiohttp.ClientResponse) -> tuple[Origin, int]:
-        """The `.part` a 206 goes on from, if the range it carries is the one asked."""
+        """The `.part` a 206 goes on from, if the range it carries is the one asked, of the
+        same file (its validators, where it sends them, and its length)."""
         span = content_range(response.headers.get("Content-Range"))
         if self._resume is None:
             raise ResponseDecodeError(
@@ -201,16 +260,24 @@ class FileAttempt:
                 url=str(response.url),
             )
         origin, offset = self._resume
+        problem = None
         if span is None or span[0] != offset or span[1] + 1 != span[2]:
+            problem = f"the host sent a range unlike bytes={offset}-"
+        elif origin.length not in (None, span[2]) or not origin.same_as(
+            validator(response.headers.get("ETag")),
+            validator(response.headers.get("Last-Modified")),
+        ):
+            problem = "the file changed while it was fetched"
+        elif read_int(response.headers.get("Content-Length"), low=0) not in (
+            None,
+            span[2] - offset,
+        ):
+            problem = "the range's Content-Length disagrees with its span"
+        if problem is not None:
             self._part.discard()
-            raise self._mismatch(response, f"the host sent a range unlike bytes={offset}-")
-        if origin.length is not None and span[2] != origin.length:
-            self._part.discard()
-            raise self._mismatch(response, "the file's length changed while it was fetched")
-        length = read_int(response.headers.get("Content-Length"), low=0)
-        if length is not None and length != span[2] - offset:
-            self._part.discard()
-            raise self._mismatch(response, "the range's Content-Length disagrees with its span")
+            raise self._mismatch(response, problem)
+        assert span is not None  # a range unlike the one asked is a problem above
+        self._check_length(response, span[2])
         return attrs.evolve(origin, length=span[2]), offset
 
     def _unchanged(self, response: aiohttp.ClientResponse) -> Fetched:
@@ -251,9 +318,9 @@ class FileAttempt:
         return FileMismatchError(reason, status=response.status, url=self._url)
 
 
-async def _digest_of(path: Path, size: int, expected: Expected) -> Digests:
-    """The digests of the first `size` bytes of `path` (a `.part` resumed), hashed on a
-    worker thread: a large part must not stall the event loop."""
+async def digest_of(path: Path, size: int, expected: Expected) -> Digests:
+    """The digests of the first `size` bytes of `path` (a `.part` resumed, a copy found),
+    hashed on a worker thread: a large file must not stall the event loop."""
     digests = Digests(expected)
 
     def read() -> None:

@@ -27,7 +27,7 @@ class FileRecord:
     gone (`gone_at`, ISO 8601 UTC; the file is kept)."""
 
     asset: str = attrs.field(validator=_TEXT)
-    file: str = attrs.field(validator=_TEXT)
+    file: str = attrs.field(validator=[_TEXT, lambda _, __, name: _plain_name(name)])
     url: str = attrs.field(validator=_TEXT)
     size: int = attrs.field(validator=validators.instance_of(int))
     sha256: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)
@@ -39,6 +39,12 @@ class FileRecord:
     gone_at: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)
 
 
+def _plain_name(name: str) -> None:
+    """A record's file is a plain, visible name in the folder: never a path."""
+    if Path(name).name != name or name.startswith(".") or not name:
+        raise ValueError(f"a file record names {name!r}, not a file of the folder")
+
+
 FIELDS: Final = tuple(field.name for field in attrs.fields(FileRecord))
 """The record's fields in order: the manifest table's columns."""
 
@@ -47,7 +53,7 @@ def record_of(row: Mapping[str, Any]) -> FileRecord | None:
     """The record a stored row or line holds, None if it is not one (a torn last line)."""
     try:
         return FileRecord(**{name: row[name] for name in FIELDS if name in row})
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, ValueError):
         return None
 
 
@@ -90,7 +96,8 @@ class JSONLinesManifest:
                 found = None
             if found is not None:
                 self._records[found.asset] = found
-        if len(lines) > 2 * len(self._records) + 100:
+        torn = bool(saved) and not saved.endswith(b"\n")  # a crash cut the last line
+        if torn or len(lines) > 2 * len(self._records) + 100:
             replace_file(self._path, b"".join(map(_line, self._records.values())))
         return dict(self._records)
 

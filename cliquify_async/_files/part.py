@@ -5,6 +5,7 @@ after any crash a `.part` either has a sidecar that describes it or is started a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -20,12 +21,18 @@ from ..errors import OutputError
 _TEXT = validators.optional(validators.instance_of(str))
 
 
+def url_digest(url: str) -> str:
+    """What a sidecar keeps of a URL: its SHA-256, never the URL (a signed one is a secret)."""
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @frozen(kw_only=True)
 class Origin:
-    """Where a `.part`'s bytes come from: the URL, the validators of the answer that started
-    it (either may be absent), and that answer's whole length when it said."""
+    """Where a `.part`'s bytes come from: the URL (`source`, its `url_digest`), the
+    validators of the answer that started it (either may be absent), and that answer's
+    whole length when it said."""
 
-    url: str = attrs.field(validator=validators.instance_of(str))
+    source: str = attrs.field(validator=validators.instance_of(str))
     etag: str | None = attrs.field(default=None, validator=_TEXT)
     last_modified: str | None = attrs.field(default=None, validator=_TEXT)
     length: int | None = attrs.field(
@@ -34,11 +41,17 @@ class Origin:
 
     @property
     def if_range(self) -> str | None:
-        """What `If-Range` can carry: a strong ETag, else the Last-Modified date; None when
-        neither exists (then the bytes cannot be resumed safely)."""
-        if self.etag is not None and not self.etag.startswith("W/"):
-            return self.etag
+        """What `If-Range` can carry (RFC 9110 §13.1.5): a strong ETag, or the Last-Modified
+        date when there is no ETag at all; None otherwise (the bytes cannot be resumed)."""
+        if self.etag is not None:
+            return None if self.etag.startswith("W/") else self.etag
         return self.last_modified
+
+    def same_as(self, etag: str | None, last_modified: str | None) -> bool:
+        """Whether an answer's validators (those it sent) are this origin's."""
+        return (etag is None or etag == self.etag) and (
+            last_modified is None or last_modified == self.last_modified
+        )
 
 
 class PartFile:
@@ -53,12 +66,14 @@ class PartFile:
         """The origin and the bytes on disk of a `.part` that can go on from `url`; anything
         else left by an earlier run (no sidecar, another URL, no validator, a damaged
         sidecar) is removed."""
-        origin = self._origin()
-        size = self._size()
-        if origin is None or size is None or origin.url != url or origin.if_range is None:
-            self.discard()
-            return None
-        if origin.length is not None and size > origin.length:
+        origin, size = self._origin(), self._size()
+        if (
+            origin is None
+            or size is None
+            or origin.source != url_digest(url)
+            or origin.if_range is None
+            or (origin.length is not None and size > origin.length)
+        ):
             self.discard()
             return None
         return origin, size

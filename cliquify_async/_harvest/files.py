@@ -16,18 +16,19 @@ from attrs import define
 
 from .._client import CliquifyClient, fetch
 from .._disk import make_folder
-from .._files.checks import Expected, item_checksum, item_size
-from .._files.fetch import Fetched, Validators
+from .._files.checks import Checksum, Expected, item_checksum, item_size, mismatch
+from .._files.fetch import Fetched, Validators, digest_of
 from .._files.flight import DEFAULT_MAX, Concurrency, FileFlight
 from .._files.manifest import FileManifest, FileRecord, JSONLinesManifest
 from .._log import get_logger
 from ..errors import CliquifyError, OutputError, ResponseDecodeError
 from .names import asset_key, file_name, has_file_id, item_label, repr_bounded
-from .sink import HarvestSink
+from .sink import HarvestSink, has_surrogate
 
 logger = get_logger("files")
 
 FILE_QUEUE_SIZE: Final = 1000
+MAX_UPDATED_AT: Final = 100
 
 Plan = Literal["fetch", "refetch", "revalidate", "keep"]
 
@@ -63,19 +64,34 @@ def changed(asset: Mapping[str, Any], record: FileRecord) -> str | None:
     size = item_size(asset)
     if size is not None and size != record.size:
         return "its size"
-    updated = asset.get("updated_at")
-    if isinstance(updated, str) and record.updated_at not in (None, updated):
+    updated = updated_at(asset)
+    if updated is not None and record.updated_at not in (None, updated):
         return "its updated_at"
     checksum = item_checksum(asset)
-    if checksum is not None and record.checksum not in (None, str(checksum)):
+    if checksum is not None and str(checksum) != record.checksum and not _its_own(checksum, record):
         return "its checksum"
     return None
+
+
+def updated_at(asset: Mapping[str, Any]) -> str | None:
+    """The asset's `updated_at` as a record keeps it: a string of valid Unicode up to
+    MAX_UPDATED_AT characters, else None (as if it said nothing)."""
+    value = asset.get("updated_at")
+    if isinstance(value, str) and len(value) <= MAX_UPDATED_AT and not has_surrogate(value):
+        return value
+    return None
+
+
+def _its_own(checksum: Checksum, record: FileRecord) -> bool:
+    """Whether a checksum the record lacks is the file's own SHA-256, which it has."""
+    sha256 = checksum.algorithm == "sha256" and checksum.hex == record.sha256
+    return record.checksum is None and sha256
 
 
 def says_nothing(asset: Mapping[str, Any]) -> bool:
     """Whether an asset has nothing to tell a change of its file by (no size, updated_at or
     checksum): then only the host can say."""
-    has_time = isinstance(asset.get("updated_at"), str)
+    has_time = updated_at(asset) is not None
     return item_size(asset) is None and item_checksum(asset) is None and not has_time
 
 
@@ -93,7 +109,8 @@ def plan(
     not `listed` this run but read back from an earlier one), or of an unrecorded copy;
     keep the rest without a request."""
     if record is None:
-        return "fetch" if on_disk is None else "revalidate"
+        size = item_size(asset)
+        return "fetch" if on_disk is None or size not in (None, on_disk) else "revalidate"
     if record.file != name or changed(asset, record) is not None:
         return "refetch"
     if on_disk != record.size:
@@ -138,8 +155,7 @@ class FileHarvest:
         self._on_failure = on_failure
         self._notify = notify
         self._records: dict[str, FileRecord] = {}
-        self._seen: set[str] = set()  # the assets listed this run
-        self._queued: set[str] = set()  # file names queued this run: each file once
+        self._seen: set[str] = set()  # the assets listed this run, each queued once
         # Bounded, so a listing far ahead of the downloads waits instead of filling memory.
         self._queue: asyncio.Queue[tuple[Mapping[str, Any], bool] | None] = asyncio.Queue(
             FILE_QUEUE_SIZE
@@ -157,13 +173,12 @@ class FileHarvest:
         if not isinstance(item, Mapping):
             return
         if has_file_id(item):
-            self._seen.add(asset_key(item))
+            key = asset_key(item)
+            if key in self._seen:
+                return  # listed twice: one file
+            self._seen.add(key)
         if not item.get("url"):
             return  # nothing to download
-        name = file_name(item)
-        if name in self._queued and has_file_id(item):
-            return
-        self._queued.add(name)
         self._progress.queued += 1
         await self._queue.put((item, listed))
 
@@ -172,10 +187,15 @@ class FileHarvest:
         await self._queue.put(None)
 
     async def run(self) -> None:
-        """Fetch the queued files until `close()`, as many at once as the flight allows."""
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self._flight.maximum):
-                group.create_task(self._worker())
+        """Fetch the queued files until `close()`, as many at once as the flight allows; the
+        first failure that is not one file's own (a full disk) ends them all, raised as
+        itself."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self._flight.maximum):
+                    group.create_task(self._worker())
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to its members
 
     async def finish(self) -> None:
         """Mark the records of assets this run did not list as gone (their files are kept);
@@ -235,19 +255,34 @@ class FileHarvest:
         revalidate = None
         if action == "revalidate":
             revalidate = _validators(record) or Validators.of_file(target)
+        expected = Expected.of(asset)
         fetched = await fetch(
             self._client,
             url,
             target,
-            expected=Expected.of(asset),
+            expected=expected,
             revalidate=revalidate,
             on_bytes=self._received,
         )
+        if record is None and fetched.outcome == "unchanged":
+            fetched = await self._adopt(url, target, expected, fetched)
         self._count(fetched, again=action == "refetch" or action == "revalidate")
         new = self._record(asset, record, fetched)
         await self._save(new, record)
         if record is not None and record.file != name:
             _remove_old(self._folder, record.file)
+
+    async def _adopt(
+        self, url: str, target: Path, expected: Expected, unchanged: Fetched
+    ) -> Fetched:
+        """A copy with no record that the host calls unchanged: kept, with its own digest,
+        if it is what the item says; else fetched anew."""
+        digests = await digest_of(target, unchanged.size, expected)
+        problem = mismatch(expected, None, unchanged.size, digests)
+        if problem is None:
+            return attrs.evolve(unchanged, sha256=digests.hex())
+        logger.info("the file at %s is not its asset's (%s); fetching it anew", target, problem)
+        return await fetch(self._client, url, target, expected=expected, on_bytes=self._received)
 
     def _received(self, size: int) -> None:
         self._progress.bytes += size
@@ -272,10 +307,9 @@ class FileHarvest:
         now says when the file was kept, else what was fetched (a copy the host said is
         unchanged keeps its old digest and time)."""
         checksum = item_checksum(asset)
-        updated = asset.get("updated_at")
         facts: dict[str, Any] = {
             "checksum": None if checksum is None else str(checksum),
-            "updated_at": updated if isinstance(updated, str) else None,
+            "updated_at": updated_at(asset),
             "gone_at": None,
         }
         if fetched is None:
@@ -321,6 +355,6 @@ def _size_in_place(target: Path) -> int | None:
 
 
 def _remove_old(folder: Path, name: str) -> None:
-    """Remove an asset's file left under its old name (a name, never a path)."""
-    if Path(name).name == name and not name.startswith("."):
-        (folder / name).unlink(missing_ok=True)
+    """Remove an asset's file left under its old name (the record keeps a plain name)."""
+    if _size_in_place(folder / name) is not None:  # a regular file, never a link
+        (folder / name).unlink()

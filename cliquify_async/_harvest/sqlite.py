@@ -243,23 +243,23 @@ def _utc_now() -> datetime:
 class SQLiteSink(RenamedClose):
     """Harvests into one SQLite database: a table per resource, upserted on every run.
 
-    `Harvester(client, SQLiteSink("export.db"))`. Tables are named after the resources
-    (`assets`, `templates`, ...): `id` (primary key, stored as sent, so `WHERE id = 5` works
-    for integer ids), a column per scalar field of the model (timestamps normalised to
-    `2026-04-09T14:14:08.000000Z`), `raw` (the item's JSON as sent), and `first_seen`,
-    `last_seen` and `deleted_at`, each the start time of a run. Every page commits its rows
-    and `_harvest_state` together (WAL, synchronous=FULL): a rerun after a crash goes on from
-    the last page committed; a rerun after a finished run lists everything again, updating
-    rows, inserting new ones, and setting `deleted_at` on rows no longer listed (a reappearing
-    row gets it cleared). Items with no usable `id` are left out and returned for the report
-    (the next run lists them again). Asset files go to `<stem>_files/` beside the database,
-recorded in `_files` (the sink's `manifest`).
-    `<path>.lock` is held while the sink is open, so a second harvest into the same database
-    is refused with OutputLockedError. `clock` gives the run times (aware datetimes).
+        `Harvester(client, SQLiteSink("export.db"))`. Tables are named after the resources
+        (`assets`, `templates`, ...): `id` (primary key, stored as sent, so `WHERE id = 5` works
+        for integer ids), a column per scalar field of the model (timestamps normalised to
+        `2026-04-09T14:14:08.000000Z`), `raw` (the item's JSON as sent), and `first_seen`,
+        `last_seen` and `deleted_at`, each the start time of a run. Every page commits its rows
+        and `_harvest_state` together (WAL, synchronous=FULL): a rerun after a crash goes on from
+        the last page committed; a rerun after a finished run lists everything again, updating
+        rows, inserting new ones, and setting `deleted_at` on rows no longer listed (a reappearing
+        row gets it cleared). Items with no usable `id` are left out and returned for the report
+        (the next run lists them again). Asset files go to `<stem>_files/` beside the database,
+    recorded in `_files` (the sink's `manifest`).
+        `<path>.lock` is held while the sink is open, so a second harvest into the same database
+        is refused with OutputLockedError. `clock` gives the run times (aware datetimes).
 
-    sqlite3 blocks, and a durable commit waits for the disk, so every call runs on one
-    thread of the sink's own: the event loop goes on serving the listings and downloads, the
-    connection never changes threads, and calls keep their order.
+        sqlite3 blocks, and a durable commit waits for the disk, so every call runs on one
+        thread of the sink's own: the event loop goes on serving the listings and downloads, the
+        connection never changes threads, and calls keep their order.
     """
 
     def __init__(

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from cliquify_async import APIConnectionError, FileMismatchError, ResponseDecodeError
+from cliquify_async import (
+    APIConnectionError,
+    FileMismatchError,
+    ReadLimits,
+    ResponseDecodeError,
+    ResponseTooLargeError,
+)
 from cliquify_async._files.fetch import ATTEMPTS
 from tests.conftest import serving
 from tests.hostile.api import CLIENT_SECRET, HostileAPI, hostile_client
@@ -146,3 +152,95 @@ async def test_a_validator_echoing_a_secret_or_absurd_is_never_kept(
         await fetch(tmp_path / "f.bin")
     assert host.ranges == [None, None]
     assert (tmp_path / "f.bin").read_bytes() == DATA
+
+
+def chunked(data: bytes, etag: str = ETAG) -> Answer:
+    """`data` without a Content-Length, in chunks."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"ETag": etag})
+        await response.prepare(request)
+        for start in range(0, len(data), 4096):
+            await response.write(data[start : start + 4096])
+        return response
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (whole, f"announces {len(DATA)} bytes where the item's size says 100"),
+        (chunked(DATA), "more than the 100 bytes announced arrived"),
+    ],
+)
+async def test_no_more_of_a_file_is_read_than_its_item_s_size(
+    tmp_path: Path, answer: Answer, message: str
+) -> None:
+    with pytest.raises(FileMismatchError, match=message):
+        await download(FileHost(*[answer] * ATTEMPTS), tmp_path / "f.bin", size=100)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_file_of_no_announced_size_is_read_up_to_the_client_s_bound(
+    tmp_path: Path,
+) -> None:
+    host = FileHost(chunked(DATA))
+    async with (
+        serving(host.app()) as files,
+        hostile_client(HostileAPI(), read_limits=ReadLimits(max_file_bytes=4096)) as client,
+    ):
+        with pytest.raises(ResponseTooLargeError, match="max_file_bytes=4096"):
+            await client.download(f"{files}/files/f.bin", tmp_path / "f.bin")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+async def changed_range(request: web.Request) -> web.StreamResponse:
+    """The rest of another version of the file, as a host that ignores If-Range sends it."""
+    first = len(DATA) // 2
+    headers = {"ETag": '"v2"', "Content-Range": f"bytes {first}-{len(DATA) - 1}/{len(DATA)}"}
+    return web.Response(status=206, body=DATA[first:][::-1], headers=headers)
+
+
+async def test_the_rest_of_another_version_is_never_joined_to_the_part(tmp_path: Path) -> None:
+    target = tmp_path / "f.bin"
+    host = FileHost(cut(), changed_range, whole)
+    async with file_client(host) as fetch:
+        with pytest.raises(APIConnectionError):
+            await fetch(target)
+
+        await fetch(target)
+
+    assert target.read_bytes() == DATA
+    assert host.ranges == [None, f"bytes={len(DATA) // 2}-", None]
+
+
+async def test_a_part_already_whole_is_put_in_place_on_the_host_s_416(tmp_path: Path) -> None:
+    async def past_the_end(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=416, headers={"Content-Range": f"bytes */{len(DATA)}"})
+
+    target, part = tmp_path / "f.bin", tmp_path / ".f.bin.part"
+    host = FileHost(cut(), past_the_end)
+    async with file_client(host) as fetch:
+        with pytest.raises(APIConnectionError):
+            await fetch(target)
+        with part.open("ab") as file:  # the rest arrived, then a crash before the rename
+            file.write(DATA[len(DATA) // 2 :])
+
+        assert await fetch(target) == len(DATA)
+
+    assert target.read_bytes() == DATA
+    assert host.ranges == [None, f"bytes={len(DATA)}-"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["f.bin"]
+
+
+async def test_the_sidecar_keeps_no_url_a_signature_could_be_read_from(tmp_path: Path) -> None:
+    host = FileHost(cut())
+    async with serving(host.app()) as files, hostile_client(HostileAPI()) as client:
+        with pytest.raises(APIConnectionError):
+            await client.download(f"{files}/files/f.bin?sig={CLIENT_SECRET}", tmp_path / "f.bin")
+
+    sidecar = (tmp_path / ".f.bin.part.json").read_text()
+    assert "sig" not in sidecar and CLIENT_SECRET not in sidecar

@@ -204,3 +204,38 @@ async def test_the_manifest_records_each_file_and_the_rate_gate_only_api_request
         assert record["checksum"] == f"sha256:{asset['checksum']}"
         assert record["etag"] and record["last_modified"] and record["fetched_at"]
     assert client.stats.requests == sandbox.stats.count("/api/")
+
+
+async def test_a_copy_found_with_no_record_is_kept_only_if_it_is_the_asset_s_file(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=2, asset_checksum="sha256")
+    right, wrong = sandbox.items("/api/assets")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / file_name(right)).write_bytes(await served(right["url"]))
+    (files / file_name(wrong)).write_bytes(b"\0" * wrong["size"])  # the size, not the bytes
+    before = len(sandbox.stats.requests)
+
+    report = await harvest(make_client(sandbox), tmp_path)
+
+    asked = sorted((r.path, r.status) for r in file_requests(sandbox, before))
+    right_path, wrong_path = path_of(sandbox, right), path_of(sandbox, wrong)
+    assert asked == sorted([(right_path, 304), (wrong_path, 304), (wrong_path, 200)])
+    assert (report.downloads.skipped, report.downloads.downloaded) == (1, 1)
+    await assert_exact(sandbox, files)
+    records = [json.loads(line) for line in (tmp_path / "files.jsonl").read_text().splitlines()]
+    digests = {record["asset"]: record["sha256"] for record in records}
+    assert digests[json.dumps(right["id"])] == right["sha256"]
+
+
+async def test_an_updated_at_no_database_can_hold_fails_nothing(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sandbox = await make_sandbox(rate_limit=None, assets=3)
+    sandbox.dataset["assets"][0]["updated_at"] = "\ud800"
+
+    report = await harvest(make_client(sandbox), SQLiteSink(tmp_path / "export.db"))
+
+    assert report.failed == 0
+    await assert_exact(sandbox, tmp_path / "export_files")

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from cliquify_async._files.manifest import FileRecord, JSONLinesManifest
+from cliquify_async._files.manifest import FileRecord, JSONLinesManifest, record_of
 from cliquify_async._harvest.files import Plan, plan
 
 URL = "https://cdn.example/files/a.png"
@@ -26,6 +26,7 @@ RECORD = FileRecord(
     etag='"v1"',
     fetched_at="2026-01-02T00:00:00.000000Z",
 )
+UNCHECKED = attrs.evolve(RECORD, checksum=None)  # fetched before the item had a checksum
 ASSET = {
     "id": 7,
     "name": "a.png",
@@ -51,6 +52,10 @@ ASSET = {
         ({"name": "b.png"}, RECORD, None, "refetch"),  # renamed: its file is named anew
         ({"size": None, "sha256": None, "updated_at": None}, RECORD, 100, "revalidate"),
         ({"size": None, "sha256": None}, RECORD, 100, "keep"),  # updated_at still says
+        ({}, None, 60, "fetch"),  # a copy with no record, unlike the item's size
+        ({}, UNCHECKED, 100, "keep"),  # a checksum that appears: the file's own SHA-256
+        ({"sha256": "cd" * 32}, UNCHECKED, 100, "refetch"),  # ... or not
+        ({"updated_at": "\ud800"}, RECORD, 100, "keep"),  # unusable: as if absent
     ],
 )
 def test_a_file_is_fetched_again_only_when_its_asset_changed(
@@ -75,9 +80,14 @@ async def test_the_latest_line_of_an_asset_stands_and_a_torn_one_is_skipped(
     await manifest.aclose()
     with path.open("ab") as file:
         file.write(b'{"asset": "9", "file": "9-c.p')  # a crash mid-line
+    after_crash = JSONLinesManifest(path)
+    await after_crash.records()
+    await after_crash.save(attrs.evolve(RECORD, asset="10", file="10-d.png"))
+    await after_crash.aclose()
 
     records = await JSONLinesManifest(path).records()
 
+    assert records.pop("10") == attrs.evolve(RECORD, asset="10", file="10-d.png")
     assert records == {
         "7": attrs.evolve(RECORD, size=200),
         "8": attrs.evolve(RECORD, asset="8", file="8-b.png", gone_at="2026-02-01T00:00:00.000000Z"),
@@ -95,3 +105,9 @@ async def test_a_manifest_of_mostly_stale_lines_is_compacted(tmp_path: Path) -> 
 
     assert records == {"7": attrs.evolve(RECORD, size=299)}
     assert [json.loads(line)["size"] for line in path.read_text().splitlines()] == [299]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../x.png", "a/b.png", ".7-a.png.part"])
+def test_a_record_naming_anything_but_a_plain_file_of_the_folder_is_none(name: str) -> None:
+    assert record_of({**attrs.asdict(RECORD), "file": name}) is None
+    assert record_of(attrs.asdict(RECORD)) == RECORD
