@@ -30,6 +30,7 @@ class Record(NamedTuple):
     page: int | None  # the `page` query parameter, if a number
     status: int | None = None  # the answer's status (None: the connection was closed first)
     per_page: int | None = None  # the `per_page` query parameter, if a number
+    body_bytes: int = 0  # body bytes written for a 2xx answer (a file's, up to any cut)
 
 
 class SandboxError(RuntimeError):
@@ -65,6 +66,7 @@ async def _host(conn: Connection, options: dict[str, Any]) -> None:
                         _number(r.query),
                         r.status,
                         _number(r.query, "per_page"),
+                        r.body_bytes,
                     )
                     for r in sandbox.stats.requests
                 ]
@@ -117,6 +119,11 @@ class SandboxProcess:
         finally:
             child_conn.close()
         return self
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id once started (to read its CPU time), else None."""
+        return None if self._process is None else self._process.pid
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> Self:
         """Wait until the child serves; raises SandboxError if it failed or took too long."""

@@ -21,6 +21,7 @@ from cliquify_async import __version__
 
 from . import (
     bench_coldstart,
+    bench_files,
     bench_limits,
     bench_memory,
     bench_overhead,
@@ -32,7 +33,7 @@ from . import (
 from ._report import LEGEND, Table
 from ._sandbox import SandboxProcess
 
-ALL: Final = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+ALL: Final = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 
 
 def _cpu_model() -> str:
@@ -75,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "run only these benchmarks: 1 budget, 2 latency, 3 overhead, 4 memory, "
             "5 cold start, 6 window learning, 7 page size, 8 per-request overhead, "
-            "9 other limits and windows"
+            "9 other limits and windows, 10 file downloads"
         ),
     )
     return parser
@@ -160,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if 9 in chosen:
             runner.run("9. latency hiding at other limits", bench_limits.latency_at_limits)
             runner.run("9. budget use on other windows", bench_limits.budget_on_windows)
+        if 10 in chosen:
+            runner.run("10. file downloads", bench_files.throughput)
+            runner.run("10. file downloads after an interruption", bench_files.resume)
     finally:
         for server in servers.values():
             server.close()
