@@ -84,22 +84,19 @@ UNKNOWN: Final = Expected()
 
 
 class Digests:
-    """The SHA-256 of a file as it is written (what a record keeps), and the digest its item
-    names when that is another algorithm."""
+    """The digest a file's item names, taken as the file is written; nothing when the item
+    names none (hashing is most of a download's cost on a fast link)."""
 
     def __init__(self, expected: Expected) -> None:
-        self._hashes = {"sha256": hashlib.sha256()}
-        if expected.checksum is not None:
-            self._hashes.setdefault(
-                expected.checksum.algorithm, hashlib.new(expected.checksum.algorithm)
-            )
+        checksum = expected.checksum
+        self._hash = None if checksum is None else hashlib.new(checksum.algorithm)
 
     def update(self, chunk: bytes) -> None:
-        for digest in self._hashes.values():
-            digest.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
 
-    def hex(self, algorithm: str = "sha256") -> str:
-        return self._hashes[algorithm].hexdigest()
+    def hex(self) -> str | None:
+        return None if self._hash is None else self._hash.hexdigest()
 
 
 def mismatch(expected: Expected, announced: int | None, size: int, digests: Digests) -> str | None:
@@ -109,10 +106,7 @@ def mismatch(expected: Expected, announced: int | None, size: int, digests: Dige
         return f"{size} bytes arrived where the answer announced {announced}"
     if expected.size is not None and size != expected.size:
         return f"the file has {size} bytes where the item's size says {expected.size}"
-    checksum = expected.checksum
-    if checksum is not None and digests.hex(checksum.algorithm) != checksum.hex:
-        return (
-            f"the file's {checksum.algorithm} is {digests.hex(checksum.algorithm)} where the "
-            f"item says {checksum.hex}"
-        )
+    checksum, found = expected.checksum, digests.hex()
+    if checksum is not None and found != checksum.hex:
+        return f"the file's {checksum.algorithm} is {found} where the item says {checksum.hex}"
     return None

@@ -30,7 +30,7 @@ R = TypeVar("R")
 ATTEMPTS: Final = 3
 """Fetches of one file that ended in a mismatch (or a range unlike the one asked) before it
 fails: the bytes are thrown away and fetched again from the start each time."""
-_PREFIX_BLOCK: Final = 2**20
+BLOCK: Final = 2**20  # bytes of a file read back at a time
 
 Outcome = Literal["fetched", "resumed", "unchanged"]
 
@@ -59,14 +59,13 @@ class Validators:
 @frozen(kw_only=True)
 class Fetched:
     """What fetching a file did: its `outcome`, its `size` in place, the bytes `received`
-    from the host (over every attempt) and `resumed` from a `.part`, its `sha256` (None when
-    unchanged), the validators to revalidate it by, and the `checks` it passed."""
+    from the host (over every attempt) and `resumed` from a `.part`, the validators to
+    revalidate it by, and the `checks` it passed."""
 
     outcome: Outcome
     size: int
     received: int
     resumed: int
-    sha256: str | None
     validators: Validators
     checks: tuple[str, ...]
 
@@ -202,7 +201,6 @@ class FileAttempt:
             size=size,
             received=0,
             resumed=offset,
-            sha256=digests.hex(),
             validators=Validators(etag=origin.etag, last_modified=origin.last_modified),
             checks=self._checks(origin),
         )
@@ -295,7 +293,6 @@ class FileAttempt:
             size=self._part.target.stat().st_size,
             received=0,
             resumed=0,
-            sha256=None,
             validators=Validators(
                 etag=validator(headers.get("ETag")) or known.etag,
                 last_modified=validator(headers.get("Last-Modified")) or known.last_modified,
@@ -326,7 +323,7 @@ async def digest_of(path: Path, size: int, expected: Expected) -> Digests:
     def read() -> None:
         with path.open("rb") as part:
             left = size
-            while left > 0 and (block := part.read(min(_PREFIX_BLOCK, left))):
+            while left > 0 and (block := part.read(min(BLOCK, left))):
                 digests.update(block)
                 left -= len(block)
 

@@ -22,7 +22,7 @@ _MAYBE_TEXT = validators.optional(_TEXT)
 class FileRecord:
     """One downloaded file: the asset it belongs to (`asset`: the id as JSON, `12` or
     `"a7"`), its `file` name in the folder, the `url` and `size` it was fetched with, the
-    item's `checksum` (`sha256:<hex>`) and `updated_at` as sent, its own `sha256`, the
+    item's `checksum` (`sha256:<hex>`, which the file matched) and `updated_at` as sent, the
     validators to revalidate it by, when it was fetched, and when its asset was last seen
     gone (`gone_at`, ISO 8601 UTC; the file is kept)."""
 
@@ -30,7 +30,6 @@ class FileRecord:
     file: str = attrs.field(validator=[_TEXT, lambda _, __, name: _plain_name(name)])
     url: str = attrs.field(validator=_TEXT)
     size: int = attrs.field(validator=validators.instance_of(int))
-    sha256: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)
     checksum: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)
     updated_at: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)
     etag: str | None = attrs.field(default=None, validator=_MAYBE_TEXT)

@@ -8,6 +8,7 @@ import asyncio
 import stat
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -16,9 +17,9 @@ from attrs import define
 
 from .._client import CliquifyClient, fetch
 from .._disk import make_folder
-from .._files.checks import Checksum, Expected, item_checksum, item_size, mismatch
+from .._files.checks import Expected, item_checksum, item_size, mismatch
 from .._files.fetch import Fetched, Validators, digest_of
-from .._files.flight import DEFAULT_MAX, Concurrency, FileFlight
+from .._files.flight import DEFAULT_MAX, Concurrency, FileFlight, Slot
 from .._files.manifest import FileManifest, FileRecord, JSONLinesManifest
 from .._log import get_logger
 from ..errors import CliquifyError, OutputError, ResponseDecodeError
@@ -68,7 +69,7 @@ def changed(asset: Mapping[str, Any], record: FileRecord) -> str | None:
     if updated is not None and record.updated_at not in (None, updated):
         return "its updated_at"
     checksum = item_checksum(asset)
-    if checksum is not None and str(checksum) != record.checksum and not _its_own(checksum, record):
+    if checksum is not None and str(checksum) != record.checksum:  # one that appears too
         return "its checksum"
     return None
 
@@ -80,12 +81,6 @@ def updated_at(asset: Mapping[str, Any]) -> str | None:
     if isinstance(value, str) and len(value) <= MAX_UPDATED_AT and not has_surrogate(value):
         return value
     return None
-
-
-def _its_own(checksum: Checksum, record: FileRecord) -> bool:
-    """Whether a checksum the record lacks is the file's own SHA-256, which it has."""
-    sha256 = checksum.algorithm == "sha256" and checksum.hex == record.sha256
-    return record.checksum is None and sha256
 
 
 def says_nothing(asset: Mapping[str, Any]) -> bool:
@@ -218,17 +213,19 @@ class FileHarvest:
     async def _worker(self) -> None:
         while (queued := await self._queue.get()) is not None:
             asset, listed = queued
-            async with self._flight.slot():
+            async with self._flight.slot() as slot:
                 self._progress.in_flight = self._flight.limit
                 try:
-                    await self._file(asset, listed)
+                    await self._file(asset, listed, partial(self._received, slot))
                 except CliquifyError as exc:
                     self._progress.failed += 1
                     self._on_failure(asset, exc)
             self._notify()
         await self._queue.put(None)  # the end, passed on to the next worker
 
-    async def _file(self, asset: Mapping[str, Any], listed: bool) -> None:
+    async def _file(
+        self, asset: Mapping[str, Any], listed: bool, on_bytes: Callable[[int], None]
+    ) -> None:
         """Fetch, resume, revalidate or keep one asset's file, and record what it found."""
         if not has_file_id(asset):
             raise ResponseDecodeError(
@@ -262,10 +259,10 @@ class FileHarvest:
             target,
             expected=expected,
             revalidate=revalidate,
-            on_bytes=self._received,
+            on_bytes=on_bytes,
         )
         if record is None and fetched.outcome == "unchanged":
-            fetched = await self._adopt(url, target, expected, fetched)
+            fetched = await self._adopt(url, target, expected, fetched, on_bytes)
         self._count(fetched, again=action == "refetch" or action == "revalidate")
         new = self._record(asset, record, fetched)
         await self._save(new, record)
@@ -273,20 +270,25 @@ class FileHarvest:
             _remove_old(self._folder, record.file)
 
     async def _adopt(
-        self, url: str, target: Path, expected: Expected, unchanged: Fetched
+        self,
+        url: str,
+        target: Path,
+        expected: Expected,
+        unchanged: Fetched,
+        on_bytes: Callable[[int], None],
     ) -> Fetched:
-        """A copy with no record that the host calls unchanged: kept, with its own digest,
-        if it is what the item says; else fetched anew."""
+        """A copy with no record that the host calls unchanged: kept if it is what the item
+        says (its size, its checksum); else fetched anew."""
         digests = await digest_of(target, unchanged.size, expected)
         problem = mismatch(expected, None, unchanged.size, digests)
         if problem is None:
-            return attrs.evolve(unchanged, sha256=digests.hex())
+            return unchanged
         logger.info("the file at %s is not its asset's (%s); fetching it anew", target, problem)
-        return await fetch(self._client, url, target, expected=expected, on_bytes=self._received)
+        return await fetch(self._client, url, target, expected=expected, on_bytes=on_bytes)
 
-    def _received(self, size: int) -> None:
+    def _received(self, slot: Slot, size: int) -> None:
         self._progress.bytes += size
-        self._flight.received(size)
+        slot.received(size)
 
     def _count(self, fetched: Fetched, *, again: bool) -> None:
         progress = self._progress
@@ -305,7 +307,7 @@ class FileHarvest:
     ) -> FileRecord:
         """The record of an asset's file as it now stands: the old one with what the asset
         now says when the file was kept, else what was fetched (a copy the host said is
-        unchanged keeps its old digest and time)."""
+        unchanged keeps its old fetch time)."""
         checksum = item_checksum(asset)
         facts: dict[str, Any] = {
             "checksum": None if checksum is None else str(checksum),
@@ -320,14 +322,13 @@ class FileHarvest:
             file=file_name(asset),
             url=asset["url"],
             size=fetched.size,
-            sha256=fetched.sha256,
             etag=fetched.validators.etag,
             last_modified=fetched.validators.last_modified,
             fetched_at=utc_now(),
             **facts,
         )
         if fetched.outcome == "unchanged" and old is not None:
-            return attrs.evolve(new, sha256=old.sha256, fetched_at=old.fetched_at)
+            return attrs.evolve(new, fetched_at=old.fetched_at)
         return new
 
     async def _save(self, record: FileRecord, old: FileRecord | None) -> None:

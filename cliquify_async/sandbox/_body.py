@@ -67,9 +67,9 @@ class BodyResponse(web.StreamResponse):
         """Write the status line, the headers and the body, or half of it when cut short."""
         if not self.chunked:
             self.content_length = self._length
-        await self.prepare(request)
         length = 0 if request.method == hdrs.METH_HEAD else self._length
         try:
+            await self.prepare(request)
             await self._write(length // 2 if self._cut else length)
         except ConnectionError:
             return  # the client hung up; aiohttp's write_eof() finds that out too

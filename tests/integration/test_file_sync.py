@@ -200,8 +200,8 @@ async def test_the_manifest_records_each_file_and_the_rate_gate_only_api_request
         record = by_asset[json.dumps(asset["id"])]
         data = await served(asset["url"])
         assert record["url"] == asset["url"] and record["size"] == len(data)
-        assert record["sha256"] == hashlib.sha256(data).hexdigest()
         assert record["checksum"] == f"sha256:{asset['checksum']}"
+        assert asset["checksum"] == hashlib.sha256(data).hexdigest()
         assert record["etag"] and record["last_modified"] and record["fetched_at"]
     assert client.stats.requests == sandbox.stats.count("/api/")
 
@@ -225,8 +225,8 @@ async def test_a_copy_found_with_no_record_is_kept_only_if_it_is_the_asset_s_fil
     assert (report.downloads.skipped, report.downloads.downloaded) == (1, 1)
     await assert_exact(sandbox, files)
     records = [json.loads(line) for line in (tmp_path / "files.jsonl").read_text().splitlines()]
-    digests = {record["asset"]: record["sha256"] for record in records}
-    assert digests[json.dumps(right["id"])] == right["sha256"]
+    checksums = {record["asset"]: record["checksum"] for record in records}
+    assert checksums[json.dumps(right["id"])] == f"sha256:{right['sha256']}"
 
 
 async def test_an_updated_at_no_database_can_hold_fails_nothing(

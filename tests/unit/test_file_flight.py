@@ -4,10 +4,11 @@ hold once the files start to share a limit; a number stays as it is."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
-from cliquify_async._files.flight import START, FileFlight
+from cliquify_async._files.flight import START, FileFlight, Slot
 from cliquify_async.errors import ConfigurationError
 
 
@@ -23,32 +24,41 @@ class Host:
         return self.now
 
 
-async def drive(flight: FileFlight, host: Host, seconds: float, step: float = 0.01) -> None:
-    """Keep every slot of `flight` busy for `seconds` of virtual time, feeding it what the
-    host sends."""
-    held: list[object] = []
+async def drive(
+    flight: FileFlight, host: Host, seconds: float, step: float = 0.01, first_byte: float = 0.0
+) -> list[int]:
+    """Keep every slot of `flight` busy for `seconds` of virtual time, feeding each file its
+    share of what the host sends once `first_byte` seconds have passed since it began; the
+    flight's limit at each step."""
+    held: list[tuple[Slot, float]] = []
+    limits = []
 
     async def fill() -> None:
         while len(held) < flight.limit:
-            slot = flight.slot()
-            await slot.__aenter__()
-            held.append(slot)
+            slot = await contexts.enter_async_context(flight.slot())
+            held.append((slot, host.now))
 
-    await fill()
-    for _ in range(round(seconds / step)):
-        host.now += step
-        rate = min(host.per_file * len(held), host.total)
-        flight.received(int(rate * step))
+    async with contextlib.AsyncExitStack() as contexts:
         await fill()
-        await asyncio.sleep(0)
+        for _ in range(round(seconds / step)):
+            host.now += step
+            flowing = [slot for slot, began in held if host.now - began >= first_byte]
+            rate = min(host.per_file * len(flowing), host.total)
+            for slot in flowing:
+                slot.received(int(rate * step / len(flowing)))
+            await fill()
+            await asyncio.sleep(0)
+            limits.append(flight.limit)
+    return limits
 
 
-async def test_files_double_while_the_host_serves_each_as_fast() -> None:
+@pytest.mark.parametrize("first_byte", [0.0, 0.05, 0.2])
+async def test_files_double_while_the_host_serves_each_as_fast(first_byte: float) -> None:
     host = Host(per_file=1e6, total=1e12)  # a cap per connection only
     flight = FileFlight("auto", 32, clock=host.clock)
     assert flight.limit == START
 
-    await drive(flight, host, seconds=3)
+    await drive(flight, host, seconds=5, first_byte=first_byte)
 
     assert (flight.limit, flight.settled) == (32, True)
 
@@ -58,10 +68,12 @@ async def test_files_stop_growing_where_they_start_to_share_a_limit(total: float
     host = Host(per_file=1e6, total=total)
     flight = FileFlight("auto", 64, clock=host.clock)
 
-    await drive(flight, host, seconds=5)
+    limits = await drive(flight, host, seconds=20)
 
-    assert flight.settled
-    assert total / host.per_file <= flight.limit <= 2 * total / host.per_file
+    knee = total / host.per_file
+    later = limits[len(limits) // 4 :]  # once it has found the knee
+    assert sum(knee <= limit <= 2 * knee for limit in later) >= 0.8 * len(later)
+    assert max(later) == 2 * min(later)  # it tries twice the files again now and then
 
 
 async def test_a_number_keeps_its_meaning() -> None:

@@ -20,7 +20,6 @@ RECORD = FileRecord(
     file="7-a.png",
     url=URL,
     size=100,
-    sha256=SHA,
     checksum=f"sha256:{SHA}",
     updated_at="2026-01-01T00:00:00.000000Z",
     etag='"v1"',
@@ -53,8 +52,7 @@ ASSET = {
         ({"size": None, "sha256": None, "updated_at": None}, RECORD, 100, "revalidate"),
         ({"size": None, "sha256": None}, RECORD, 100, "keep"),  # updated_at still says
         ({}, None, 60, "fetch"),  # a copy with no record, unlike the item's size
-        ({}, UNCHECKED, 100, "keep"),  # a checksum that appears: the file's own SHA-256
-        ({"sha256": "cd" * 32}, UNCHECKED, 100, "refetch"),  # ... or not
+        ({}, UNCHECKED, 100, "refetch"),  # a checksum that appears: the file never met it
         ({"updated_at": "\ud800"}, RECORD, 100, "keep"),  # unusable: as if absent
     ],
 )
