@@ -16,9 +16,9 @@ AUTO: Final = "auto"
 Concurrency = int | Literal["auto"]
 START: Final = 4
 """Files in flight at first with "auto"."""
-DEFAULT_MAX: Final = 32
+DEFAULT_MAX: Final = 64
 """The most files in flight with "auto", unless told."""
-SAMPLE: Final = 0.1
+SAMPLE: Final = 0.05
 """Seconds of arrivals judged at each level before the next step, at least..."""
 SAMPLE_BYTES: Final = 256 * 1024
 """... and this many bytes per file in flight, so that a slow host's few chunks are not
