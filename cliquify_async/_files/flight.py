@@ -38,7 +38,8 @@ more files to help: below it, the files share a limit (the host's, the link's, t
 def check_concurrency(concurrency: object, maximum: object) -> None:
     """ConfigurationError unless `concurrency` is "auto" or a number from 1 and `maximum`
     a number from 1."""
-    for name, value in (("download_concurrency", concurrency), ("max_downloads", maximum)):
+    checked = (("download_concurrency", concurrency), ("max_download_concurrency", maximum))
+    for name, value in checked:
         if value == AUTO and name == "download_concurrency":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -134,9 +135,9 @@ class FileFlight:
 
     def _judge(self, now: float) -> None:
         """Double the level while each file's rate holds up; else keep this level if it
-        brought GAIN over the one before, or go back to that one, and hold it, trying the next level again every REPROBE
-        samples. A sample whose slots were not nearly all held (too few files waiting)
-        says nothing of the host."""
+        brought GAIN over the one before, or go back to that one, and hold it, trying the
+        next level again every REPROBE samples. A sample whose slots were not nearly all
+        held (too few files waiting) says nothing of the host."""
         elapsed = now - self._since
         if self._busy_seconds >= FULL * self.limit * elapsed and self._flowing_seconds > 0:
             rate = self._bytes / elapsed
