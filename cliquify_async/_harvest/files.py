@@ -126,8 +126,8 @@ def utc_now() -> str:
 
 
 class FileHarvest:
-    """The file side of a harvest: `open()`, then `put()` every asset listed (each file
-    queued once) while `run()` fetches them, `close()` when the listing ends, and
+    """The file side of a harvest: `open()`, then `put()` every asset listed (each asset's
+    file queued once) while `run()` fetches them, `close()` when the listing ends, and
     `finish()` to mark the files of assets no longer listed."""
 
     def __init__(
@@ -162,9 +162,9 @@ class FileHarvest:
         self._records = await self._manifest.records()
 
     async def put(self, item: object, *, listed: bool = True) -> None:
-        """Note an asset as listed, and queue its file once per file name in a run (an asset
-        listed twice is one file, and no two downloads ever share a file). An item not
-        `listed` this run, but read back from an earlier one, cannot tell of a change."""
+        """Note an asset as listed, and queue its file once a run (an asset listed twice is
+        one file: the first listing of its id stands). An item not `listed` this run, but
+        read back from an earlier one, cannot tell of a change."""
         if not isinstance(item, Mapping):
             return
         if has_file_id(item):
