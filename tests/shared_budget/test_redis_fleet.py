@@ -13,7 +13,10 @@ from tests.conftest import SandboxFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
-LIMIT, WINDOW = 20, 0.5  # the sandbox's fixed window, per client IP (all of us: 127.0.0.1)
+# The sandbox's fixed window, per client IP (all of us: 127.0.0.1). At 20 per 0.5 s the gate's
+# guard (1% of the window, 5 ms) was less than four processes' scheduling delays on a loaded
+# 2-core host, and one run in ten or so met a 429; the same pace over 1 s windows had none in 15.
+LIMIT, WINDOW = 40, 1.0
 
 
 async def run_fleet(sandbox: Sandbox, redis_url: str, key: str) -> list[dict[str, Any]]:
