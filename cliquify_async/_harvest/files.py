@@ -21,6 +21,7 @@ from .._files.checks import Expected, item_checksum, item_size, mismatch
 from .._files.fetch import Fetched, Validators, digest_of
 from .._files.flight import DEFAULT_MAX, Concurrency, FileFlight, Slot
 from .._files.manifest import FileManifest, FileRecord, JSONLinesManifest
+from .._files.part import PartFile
 from .._log import get_logger
 from ..errors import CliquifyError, OutputError, ResponseDecodeError
 from .names import asset_key, file_name, has_file_id, item_label, repr_bounded
@@ -239,6 +240,7 @@ class FileHarvest:
         record = self._records.get(asset_key(asset))
         action = plan(asset, name, record, _size_in_place(target), listed=listed)
         if action == "keep":
+            PartFile(target).discard()  # left by a fetch the file no longer needs
             self._progress.skipped += 1
             await self._save(self._record(asset, record), record)
             return

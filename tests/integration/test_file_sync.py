@@ -90,12 +90,15 @@ async def test_a_changed_file_is_fetched_again_and_the_others_are_not_asked_for(
     second["size"] += 10
     sandbox.change_file(third["url"])
     third["sha256"] = hashlib.sha256(await served(third["url"])).hexdigest()
+    kept = tmp_path / "export_files" / f".{file_name(sandbox.dataset['assets'][3])}.part"
+    kept.write_bytes(b"left by a fetch cut short")  # the file itself is whole and unchanged
     before = len(sandbox.stats.requests)
 
     report = await harvest(client, SQLiteSink(tmp_path / "export.db"))
 
     fetched = sorted(r.path for r in file_requests(sandbox, before))
     assert fetched == sorted(path_of(sandbox, asset) for asset in (first, second, third))
+    assert not list((tmp_path / "export_files").glob(".*"))  # the kept one's stale part too
     assert not any(r.file_headers for r in file_requests(sandbox, before))  # fetched whole
     downloads = report.downloads
     assert (downloads.refetched, downloads.downloaded, downloads.skipped) == (3, 3, 1)
