@@ -8,7 +8,7 @@ import asyncio
 import email.utils
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, Literal, Protocol, TypeVar
+from typing import Final, Literal, Protocol
 
 import aiohttp
 import attrs
@@ -24,8 +24,6 @@ from .checks import UNKNOWN, Digests, Expected, mismatch
 from .part import Origin, PartFile, url_digest
 
 logger = get_logger("files")
-
-R = TypeVar("R")
 
 ATTEMPTS: Final = 3
 """Fetches of one file that ended in a mismatch (or a range unlike the one asked) before it
@@ -316,9 +314,12 @@ class FileAttempt:
 
 
 async def digest_of(path: Path, size: int, expected: Expected) -> Digests:
-    """The digests of the first `size` bytes of `path` (a `.part` resumed, a copy found),
-    hashed on a worker thread: a large file must not stall the event loop."""
+    """The digest the item names of the first `size` bytes of `path` (a `.part` resumed, a
+    copy found), hashed on a worker thread: a large file must not stall the event loop. The
+    file is not read when the item names none."""
     digests = Digests(expected)
+    if expected.checksum is None:
+        return digests
 
     def read() -> None:
         with path.open("rb") as part:
