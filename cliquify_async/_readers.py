@@ -35,8 +35,7 @@ class ReadLimits:
     and never past `max_file_bytes` (ResponseTooLargeError). A body or file that arrives at
     fewer than `min_bytes_per_second`, averaged over each `slow_window` seconds, is given up
     with APITimeoutError, so a server that trickles cannot hold a call past its deadline;
-    silence alone is bounded by the
-    timeout's `sock_read`.
+    silence alone is bounded by the timeout's `sock_read`.
     """
 
     max_json_bytes: int = field(default=32 * MiB, validator=validators.gt(0))

@@ -9,6 +9,12 @@ import msgspec
 from .errors import ResponseDecodeError
 
 
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, `2026-04-09T14:14:08.000000Z` (Laravel's own form):
+    one fixed width, so text order is time order (how the harvest writes its times)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def to_utc(value: datetime) -> datetime:
     """`value` in UTC; a naive value is taken to be UTC already (what the API's are).
 

@@ -536,9 +536,10 @@ class Transport:
                 if on_answer is not None:
                     await on_answer(response.status, response.headers)
                 location = response.headers.get("Location")
-                if file and 300 <= response.status < 400 and location is not None:
+                if file is not None and 300 <= response.status < 400 and location is not None:
                     raise _Redirect(location)
-                if not (200 <= response.status < 300 or (file and response.status in FILE_ANSWERS)):
+                answered = file is not None and response.status in FILE_ANSWERS
+                if not (200 <= response.status < 300 or answered):
                     text = await read_error_text(response, self.read_limits)
                     raise error_for_response(
                         response.status, text, response.headers, method=method, url=str(url)

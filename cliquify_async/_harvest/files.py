@@ -23,6 +23,7 @@ from .._files.flight import DEFAULT_MAX, Concurrency, FileFlight, Slot
 from .._files.manifest import FileManifest, FileRecord, JSONLinesManifest
 from .._files.part import PartFile
 from .._log import get_logger
+from .._timestamps import timestamp
 from ..errors import CliquifyError, OutputError, ResponseDecodeError
 from .names import asset_key, file_name, has_file_id, item_label, repr_bounded
 from .sink import HarvestSink, has_surrogate
@@ -121,11 +122,6 @@ def manifest_of(sink: HarvestSink, folder: Path) -> FileManifest:
     return manifest or JSONLinesManifest(folder.with_name(f"{folder.name}.jsonl"))
 
 
-def utc_now() -> str:
-    """Now as ISO 8601 UTC with microseconds, as the SQLite sink writes times."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 class FileHarvest:
     """The file side of a harvest: `open()`, then `put()` every asset listed (each asset's
     file queued once) while `run()` fetches them, `close()` when the listing ends, and
@@ -202,7 +198,7 @@ class FileHarvest:
             if key not in self._seen and record.gone_at is None
         ]
         if gone:
-            await self._manifest.mark_gone(gone, utc_now())
+            await self._manifest.mark_gone(gone, timestamp(datetime.now(UTC)))
             logger.info("%d files' assets are no longer listed; kept, marked gone", len(gone))
         self._progress.gone = sum(key not in self._seen for key in self._records)
 
@@ -326,7 +322,7 @@ class FileHarvest:
             size=fetched.size,
             etag=fetched.validators.etag,
             last_modified=fetched.validators.last_modified,
-            fetched_at=utc_now(),
+            fetched_at=timestamp(datetime.now(UTC)),
             **facts,
         )
         if fetched.outcome == "unchanged" and old is not None:

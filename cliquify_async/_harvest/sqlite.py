@@ -31,7 +31,7 @@ from .._disk import OutputLock, refuse_link
 from .._endpoints import BY_NAME
 from .._fields import union_members
 from .._files.manifest import FIELDS, FileRecord, record_of
-from .._timestamps import parse_datetime
+from .._timestamps import parse_datetime, timestamp
 from ..errors import ConfigurationError, ResponseDecodeError
 from .sink import Checkpoint, Rejected, check_source, dump_item, has_surrogate, load_item
 
@@ -85,12 +85,6 @@ COLUMNS: Final[Mapping[str, tuple[Column, ...]]] = {
     name: model_columns(endpoint.model) for name, endpoint in BY_NAME.items()
 }
 """The typed columns of every resource's table, `id` first."""
-
-
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with microseconds, `2026-04-09T14:14:08.000000Z` (Laravel's own form):
-    one fixed width, so text order is time order and SQLite's date functions read it."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def cell(value: Any, column: Column) -> Any:
